@@ -1,0 +1,1 @@
+"""Indexing a document folder into versioned hybrid (FAISS dense + BM25 lexical) indexes."""

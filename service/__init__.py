@@ -1,0 +1,1 @@
+"""HTTP service: a thin FastAPI layer wiring ``retrieval`` and the specialist generator."""

@@ -1,0 +1,69 @@
+"""The ONE prompt template, used by training, evaluation and the ``/ask`` service alike.
+
+A fine-tuned adapter only works if it sees at serving time exactly the text layout it was trained
+on, so nothing else in the project may format prompts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+SYSTEM = (
+    "You are a careful assistant. You summarize faithfully and answer only from the text you are "
+    "given, citing passages as [n]."
+)
+NO_ANSWER = "The documents do not say."
+
+SUMMARY_INSTRUCTION = "Summarize the following text in one or two sentences."
+RAG_INSTRUCTION = (
+    "Answer the question in one or two sentences using only the passages above, and cite the "
+    f'passage you used as [n]. If no passage answers it, reply exactly: "{NO_ANSWER}"'
+)
+
+
+@dataclass(frozen=True)
+class PromptPassage:
+    """A retrieved passage as the model sees it; ``n`` is the number it cites as ``[n]``."""
+
+    n: int
+    text: str
+    title: str = ""
+    heading: str = ""
+
+
+def summary_request(document: str) -> str:
+    """User turn asking for a summary of ``document``."""
+    return f"{SUMMARY_INSTRUCTION}\n\n{document.strip()}"
+
+
+def rag_request(question: str, passages: Sequence[PromptPassage]) -> str:
+    """User turn holding numbered passages followed by the question."""
+    blocks = []
+    for passage in passages:
+        label = " > ".join(part for part in (passage.title, passage.heading) if part)
+        header = f"[{passage.n}] ({label})" if label else f"[{passage.n}]"
+        blocks.append(f"{header} {passage.text.strip()}")
+    context = "\n\n".join(blocks) if blocks else "(no passages)"
+    return f"Passages:\n{context}\n\nQuestion: {question.strip()}\n\n{RAG_INSTRUCTION}"
+
+
+def render(tokenizer: PreTrainedTokenizerBase, request: str) -> str:
+    """Full prompt text for a user request, ending where the model's answer starts.
+
+    Models with a chat template (SmolLM2-Instruct) get it; base models without one (Gemma 3 270M)
+    get a plain layout with the same content.
+    """
+    if tokenizer.chat_template:
+        messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": request}]
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return f"{SYSTEM}\n\n{request}\n\nAnswer: "
+
+
+def completion_end(tokenizer: PreTrainedTokenizerBase) -> str:
+    """Text appended to a training completion so the model learns where to stop."""
+    return tokenizer.eos_token or ""

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from specialist.errors import UserError
+from specialist.settings import BASE_MODEL_NAMES, load_settings
+
+
+def test_defaults_work_on_a_fresh_clone(tmp_path: Path) -> None:
+    settings = load_settings(home=tmp_path)
+    assert settings.base_model == "smollm2-135m"
+    assert settings.cache_dir == tmp_path.resolve() / "cache"
+    assert settings.docs_dirs[0].name == "xquad"
+
+
+def test_unknown_base_model_names_the_valid_choices(tmp_path: Path) -> None:
+    with pytest.raises(UserError) as raised:
+        load_settings(home=tmp_path, base_model="gpt-5")
+    message = str(raised.value)
+    assert "SPECIALIST_BASE_MODEL" in message
+    for name in BASE_MODEL_NAMES:
+        assert name in message
+    assert "\n" not in message
+
+
+def test_cli_reports_bad_settings_in_one_line_with_exit_code_2(tmp_path: Path) -> None:
+    env = {"SPECIALIST_HOME": str(tmp_path), "SPECIALIST_BASE_MODEL": "llama-70b", "PATH": ""}
+    result = subprocess.run(
+        [sys.executable, "-m", "specialist.cli", "models"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "smollm2-135m" in lines[0] and "gemma3-270m" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_port_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="SPECIALIST_PORT"):
+        load_settings(home=tmp_path, port=70000)

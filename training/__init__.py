@@ -1,0 +1,1 @@
+"""Offline LoRA fine-tuning, evaluation and versioning of the summarization specialist."""
