@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,6 @@ from specialist.models import (
     MANIFEST,
     cached_copy_problem,
     converted_dir,
-    ensure_converted,
     load_base_model,
     model_statuses,
 )
@@ -61,16 +61,19 @@ def test_models_command_lists_default_model_ready(base_model, specialist_home: P
     assert "yes" in embedder_row
 
 
-def test_truncated_cached_weights_are_rebuilt_with_a_warning(tmp_path: Path) -> None:
-    settings = load_settings(home=tmp_path)
-    folder = ensure_converted(settings)
+def test_truncated_cached_weights_are_rebuilt_with_a_warning(
+    base_model, settings, tmp_path: Path
+) -> None:
+    own_settings = load_settings(home=tmp_path)
+    folder = converted_dir(own_settings, "smollm2-135m")
+    shutil.copytree(converted_dir(settings, "smollm2-135m"), folder)
     weights = folder / "model.safetensors"
     size = weights.stat().st_size
     with weights.open("r+b") as handle:
         handle.truncate(size // 3)
     assert "expected" in (cached_copy_problem(folder) or "")
     with pytest.warns(UserWarning, match="damaged"):
-        model, tokenizer = load_base_model(settings)
+        model, tokenizer = load_base_model(own_settings)
     assert weights.stat().st_size == size
     assert cached_copy_problem(folder) is None
     assert model.config.num_hidden_layers == 30 and tokenizer.eos_token
