@@ -1,21 +1,63 @@
-"""FastAPI application factory."""
+"""FastAPI application factory: state, routers, middleware and the background start-up."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from service.metrics import Metrics
+from service.middleware import Guard, RequestMetrics
+from service.pool import GenerationPool
+from service.routes import admin, ask, status
+from service.runtime import Runtime
 from specialist import __version__
 from specialist.settings import Settings
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """Build the app for ``settings``; nothing heavy happens until the first request needs it."""
-    app = FastAPI(title="specialist", version=__version__)
+async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 with one readable sentence (``field: problem; ...``) plus the structured errors."""
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in err['loc'] if p != 'body') or 'body'}: {err['msg']}"
+        for err in exc.errors()
+    )
+    return JSONResponse(
+        status_code=422, content={"detail": problems, "errors": jsonable_encoder(exc.errors())}
+    )
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    """Build the app for ``settings``.
+
+    Models load in a background thread after start-up, so ``/health`` answers at once and
+    ``/ready`` says when answering can begin. Pass an already started ``runtime`` to share loaded
+    models between apps (tests run the same models behind different settings).
+    """
+    owns_runtime = runtime is None
+    runtime = runtime or Runtime(settings, Metrics())
+    pool = GenerationPool(settings.generation_workers, settings.generation_queue)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if owns_runtime:
+            threading.Thread(target=runtime.start, name="startup", daemon=True).start()
+        yield
+        pool.shutdown()
+        if owns_runtime:
+            runtime.stop()
+
+    app = FastAPI(title="specialist", version=__version__, lifespan=lifespan)
     app.state.settings = settings
-
-    @app.get("/health")
-    def health() -> dict[str, str]:
-        """Liveness: the process answers."""
-        return {"status": "ok"}
-
+    app.state.runtime = runtime
+    app.state.pool = pool
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    for module in (status, ask, admin):
+        app.include_router(module.router)
+    app.add_middleware(Guard, api_key=settings.api_key, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestMetrics, metrics=runtime.metrics)
     return app

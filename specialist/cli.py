@@ -16,7 +16,13 @@ from collections.abc import Sequence
 from specialist import __version__
 from specialist.errors import UserError
 
-COMMAND_MODULES = ("specialist.models_cli", "specialist.eval_cli", "service.cli")
+COMMAND_MODULES = (
+    "specialist.models_cli",
+    "specialist.eval_cli",
+    "service.cli",
+    "training.cli",
+    "retrieval.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-EVAL_MODULES: tuple[str, ...] = ()
+EVAL_MODULES: tuple[str, ...] = ("retrieval.eval_cli", "training.cli")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

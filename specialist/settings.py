@@ -65,6 +65,78 @@ class Settings(BaseSettings):
         default=None, description="When set, every route but /health and /ready needs it."
     )
 
+    # retrieval (issue 3)
+    chunk_tokens: int = Field(
+        default=256,
+        ge=32,
+        le=512,
+        description="Most word pieces one chunk embeds, title, heading and special tokens included.",
+    )
+    chunk_overlap: int = Field(
+        default=32, ge=0, le=256, description="Word pieces shared by neighbouring chunks."
+    )
+    max_file_mb: float = Field(
+        default=20.0, gt=0, description="Files above this size are skipped by the indexer."
+    )
+    index_keep_versions: int = Field(
+        default=3, ge=1, le=100, description="Index versions kept on disk (older ones are pruned)."
+    )
+    embed_batch_size: int = Field(
+        default=32, ge=1, le=1024, description="Chunks embedded per forward pass."
+    )
+    rrf_k: int = Field(
+        default=10, ge=1, description="Reciprocal rank fusion constant k (tuned on SciFact train)."
+    )
+    dense_weight: float = Field(default=1.0, ge=0, description="Weight of dense ranks in fusion.")
+    bm25_weight: float = Field(default=1.0, ge=0, description="Weight of BM25 ranks in fusion.")
+    bm25_k1: float = Field(default=0.9, gt=0, description="BM25 term-frequency saturation k1.")
+    bm25_b: float = Field(default=0.4, ge=0, le=1, description="BM25 length normalization b.")
+    fusion_depth: int = Field(
+        default=100, ge=1, description="Candidates each retriever contributes to fusion."
+    )
+    hnsw_above: int = Field(
+        default=200_000,
+        ge=1,
+        description="Chunk count above which the dense index is HNSW instead of exact search.",
+    )
+    # Service limits and serving performance (issue 5).
+    max_question_chars: int = Field(
+        default=2000, ge=1, le=100_000, description="Longest question /ask accepts."
+    )
+    max_body_bytes: int = Field(
+        default=16_384, ge=256, le=10_000_000, description="Largest request body the service reads."
+    )
+    max_new_tokens_limit: int = Field(
+        default=256, ge=1, le=4096, description="Upper bound for max_new_tokens in /ask."
+    )
+    default_max_new_tokens: int = Field(
+        default=96, ge=1, le=4096, description="max_new_tokens when a request gives none."
+    )
+    generation_workers: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Answers generated at the same time; SPECIALIST_THREADS is split among them.",
+    )
+    generation_queue: int = Field(
+        default=4, ge=0, le=1024, description="Requests allowed to wait; beyond it /ask gets 503."
+    )
+    prompt_token_budget: int = Field(
+        default=640, ge=64, le=32_768, description="Most passage tokens put into one prompt."
+    )
+    min_relevance: float = Field(
+        default=0.25,
+        ge=-1.0,
+        le=1.0,
+        description="Cosine similarity the best passage needs, else the answer is 'not covered'.",
+    )
+    serve_dtype: Literal["float32", "bfloat16"] = Field(
+        default="bfloat16", description="Weights dtype of the served (merged) specialist."
+    )
+    watch: bool = Field(
+        default=False, description="Reindex the first document root when its files change."
+    )
+
     @field_validator("base_model")
     @classmethod
     def _known_base_model(cls, value: str) -> str:

@@ -1,0 +1,192 @@
+"""From a question to a grounded, cited answer: retrieve, gate, budget, prompt, generate, cite.
+
+The HTTP routes and ``specialist ask --local`` both call :func:`answer_question`; it runs in a
+generation worker thread and reports tokens through a callback so the caller decides whether they
+become server-sent events, console output or nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from service.schemas import AskResponse, Citation, Timings
+from specialist.generate import stream_tokens
+from specialist.prompt import NO_ANSWER, PromptPassage, rag_request, render
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+    from retrieval.search import Hit
+    from service.runtime import Engine
+
+MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+MIN_PASSAGE_TOKENS = 32
+SNIPPET_CHARS = 280
+
+
+@dataclass(frozen=True)
+class Question:
+    """A validated question as the pipeline needs it."""
+
+    text: str
+    top_k: int
+    max_new_tokens: int
+    source_prefix: str | None = None
+
+
+@dataclass(frozen=True)
+class Numbered:
+    """A passage as placed in the prompt (possibly shortened) with the hit it came from."""
+
+    n: int
+    hit: Hit
+    text: str
+
+
+def covered(hits: Sequence[Hit], min_relevance: float) -> bool:
+    """Whether retrieval found anything worth showing the model.
+
+    Fused scores are rank-based and always look confident, so the gate uses the dense cosine
+    similarity of the best hit: below the floor the documents are treated as silent on the topic
+    and the model is not asked to improvise from junk.
+    """
+    scores = [hit.dense_score for hit in hits if hit.dense_score is not None]
+    return bool(scores) and max(scores) >= min_relevance
+
+
+def fit_passages(
+    hits: Sequence[Hit], tokenizer: PreTrainedTokenizerBase, budget: int
+) -> list[Numbered]:
+    """Number hits in rank order, cutting the tail so their text fits ``budget`` tokens.
+
+    Prefill time grows with prompt length, so on a CPU the budget bounds time-to-first-token.
+    A passage that no longer fits whole is shortened when a useful part still fits.
+    """
+    passages: list[Numbered] = []
+    left = budget
+    for hit in hits:
+        ids = tokenizer(hit.text, add_special_tokens=False).input_ids
+        if len(ids) <= left:
+            text = hit.text
+        elif left >= MIN_PASSAGE_TOKENS or not passages:
+            text = tokenizer.decode(ids[: max(left, MIN_PASSAGE_TOKENS)]).rstrip() + " …"
+        else:
+            break
+        passages.append(Numbered(len(passages) + 1, hit, text))
+        left -= min(len(ids), left)
+        if left <= 0:
+            break
+    return passages
+
+
+def build_prompt(
+    tokenizer: PreTrainedTokenizerBase, question: str, passages: Sequence[Numbered]
+) -> str:
+    """The shared prompt template filled with the numbered passages."""
+    request = rag_request(
+        question,
+        [PromptPassage(p.n, p.text, p.hit.title, p.hit.heading) for p in passages],
+    )
+    return render(tokenizer, request)
+
+
+def cited_numbers(answer: str) -> list[int]:
+    """The passage numbers an answer cites, in order of first use (``[2]``, ``[1, 3]``)."""
+    seen: list[int] = []
+    for match in MARKER.finditer(answer):
+        for part in match.group(1).split(","):
+            n = int(part)
+            if n not in seen:
+                seen.append(n)
+    return seen
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """The start of a passage, cut at a word boundary."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def citations_for(answer: str, passages: Sequence[Numbered]) -> list[Citation]:
+    """Exactly the passages the answer cites; markers that point at no passage are dropped."""
+    by_n = {p.n: p for p in passages}
+    return [
+        Citation(
+            n=n,
+            source=by_n[n].hit.source,
+            title=by_n[n].hit.title,
+            heading=by_n[n].hit.heading,
+            snippet=snippet(by_n[n].hit.text),
+            score=round(float(by_n[n].hit.score), 4),
+        )
+        for n in cited_numbers(answer)
+        if n in by_n
+    ]
+
+
+@dataclass
+class Outcome:
+    """The finished answer plus what metrics need."""
+
+    response: AskResponse
+    tokens: int
+
+
+def answer_question(
+    engine: Engine,
+    question: Question,
+    *,
+    prompt_budget: int,
+    min_relevance: float,
+    on_token: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
+    started: float | None = None,
+) -> Outcome:
+    """Answer ``question`` with ``engine`` (one consistent index + specialist pair).
+
+    ``started`` is when the request arrived, so ``total`` includes time spent queued.
+    """
+    started = time.perf_counter() if started is None else started
+    begin = time.perf_counter()
+    hits = engine.index.search(
+        question.text, k=question.top_k, source_prefix=question.source_prefix
+    )
+    retrieved = time.perf_counter()
+    specialist = engine.specialist
+    pieces: list[str] = []
+    if covered(hits, min_relevance):
+        passages = fit_passages(hits, specialist.tokenizer, prompt_budget)
+        prompt = build_prompt(specialist.tokenizer, question.text, passages)
+        for piece in stream_tokens(
+            specialist.model, specialist.tokenizer, prompt, question.max_new_tokens, stop
+        ):
+            pieces.append(piece)
+            if on_token is not None:
+                on_token(piece)
+        answer = "".join(pieces).strip()
+    else:
+        passages = []
+        answer = NO_ANSWER
+        if on_token is not None:
+            on_token(answer)
+    finished = time.perf_counter()
+    response = AskResponse(
+        answer=answer,
+        citations=citations_for(answer, passages),
+        index_version=engine.index.version,
+        adapter_version=specialist.adapter_version,
+        base_model=specialist.base_model,
+        timings_ms=Timings(
+            retrieve=round((retrieved - begin) * 1000, 1),
+            generate=round((finished - retrieved) * 1000, 1),
+            total=round((finished - started) * 1000, 1),
+        ),
+    )
+    return Outcome(response, len(pieces))

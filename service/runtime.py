@@ -1,0 +1,237 @@
+"""What the service answers with, and how it changes while requests are in flight.
+
+The index and the specialist live in one immutable :class:`Engine` snapshot. A request takes the
+snapshot once and uses it to the end; a reindex or an adapter switch builds the new part fully,
+then replaces the snapshot with a single reference assignment (atomic in Python). No reader ever
+takes a lock, and the old models are freed when the last request holding them finishes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from service.jobs import ReindexJobs
+from service.metrics import Metrics
+from specialist.errors import UserError
+from specialist.settings import Settings
+
+if TYPE_CHECKING:
+    from retrieval.indexer import IndexReport
+    from retrieval.search import HybridIndex
+    from specialist.adapters import Specialist
+
+log = logging.getLogger(__name__)
+POLL_SECONDS = 2.0
+
+
+class AdapterRefusedError(UserError):
+    """An adapter exists but cannot serve with the configured base model (HTTP 409)."""
+
+
+class UnknownAdapterError(UserError):
+    """No such adapter version (HTTP 404)."""
+
+
+@dataclass(frozen=True)
+class Engine:
+    """One consistent (index, specialist) pair; everything a request needs."""
+
+    index: HybridIndex
+    specialist: Specialist
+
+
+@dataclass(frozen=True)
+class Serving:
+    """What is loaded so far (either part may still be missing during start-up)."""
+
+    index: HybridIndex | None = None
+    specialist: Specialist | None = None
+
+
+def load_serving_specialist(settings: Settings, version: str | None = None) -> Specialist:
+    """The specialist with its adapter merged in full precision, then cast to the serving dtype.
+
+    Merging in float32 and casting afterwards keeps the LoRA update exact; bfloat16 weights then
+    make every generated token cheaper on CPUs with native bf16 support.
+    """
+    import torch
+
+    from specialist.adapters import load_specialist
+
+    specialist = load_specialist(
+        settings.model_copy(update={"dtype": "float32"}), version, merge=True
+    )
+    if settings.serve_dtype != "float32":
+        specialist.model.to(getattr(torch, settings.serve_dtype))
+    specialist.model.eval()
+    return specialist
+
+
+class Runtime:
+    """Loads, serves and swaps the models of one service process."""
+
+    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
+        self.settings = settings
+        self.model_settings = settings.model_copy(
+            update={"threads": max(1, settings.threads // settings.generation_workers)}
+        )
+        """Settings for loading models: the torch threads are split among generation workers,
+        because workers that each use every core slow each other down several times over."""
+        self.metrics = metrics or Metrics()
+        self.serving = Serving()
+        self.embedder = None
+        self.startup_error: str | None = None
+        self.bootstrap_job: str | None = None
+        self.jobs = ReindexJobs(self.reindex)
+        self._swap_lock = threading.RLock()
+        self._failed_adapter: str | None = None
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
+
+    def engine(self) -> Engine | None:
+        """The current snapshot, or None until both an index and the specialist are loaded."""
+        serving = self.serving
+        if serving.index is None or serving.specialist is None:
+            return None
+        return Engine(serving.index, serving.specialist)
+
+    def start(self) -> None:
+        """Load everything (blocking); call from a background thread so /health answers at once."""
+        from retrieval.search import open_index
+        from specialist.models import load_embedder
+
+        try:
+            self.embedder = load_embedder(self.model_settings)
+            self._set(specialist=load_serving_specialist(self.model_settings))
+            index = open_index(self.settings, self.embedder)
+            if index is not None:
+                self._set(index=index)
+            elif self.settings.docs_dirs:
+                log.info("no index yet; indexing %s in the background", self.settings.docs_dirs[0])
+                job = self.jobs.submit(Path(self.settings.docs_dirs[0]).resolve())
+                self.bootstrap_job = job.id
+        except Exception as exc:
+            self.startup_error = (
+                f"{type(exc).__name__}: {exc}" if not isinstance(exc, UserError) else str(exc)
+            )
+            log.exception("the service could not load its models")
+            return
+        self._poller = threading.Thread(target=self._poll, name="version-poller", daemon=True)
+        self._poller.start()
+        if self.settings.watch and self.settings.docs_dirs:
+            threading.Thread(target=self._watch, name="watcher", daemon=True).start()
+
+    def _watch(self) -> None:
+        """Reindex the first document root after each burst of file changes (incremental)."""
+        from retrieval.watch import watch_folder
+
+        root = Path(self.settings.docs_dirs[0]).resolve()
+        watch_folder(
+            root, lambda: self.jobs.submit(root), ignore=self.settings.home, stop=self._stop
+        )
+
+    def problem(self) -> str | None:
+        """Why the service cannot become ready on its own (failed loading or first indexing)."""
+        if self.startup_error:
+            return self.startup_error
+        job = self.jobs.get(self.bootstrap_job) if self.bootstrap_job else None
+        if job is not None and job.state == "failed" and self.serving.index is None:
+            return f"indexing {job.path} failed: {job.error}"
+        return None
+
+    def reindex(self, folder: Path) -> IndexReport:
+        """Index ``folder`` into a new version and serve it (runs in the reindex worker)."""
+        from retrieval.indexer import build_index
+
+        report = build_index(self.settings, folder, progress=False, embedder=self.embedder)
+        self.reload_index()
+        return report
+
+    def reload_index(self) -> None:
+        """Open the current index version and swap it in when it differs from the served one."""
+        from retrieval.search import open_index
+
+        with self._swap_lock:
+            index = open_index(self.settings, self.embedder)
+            served = self.serving.index
+            if index is not None and (served is None or served.version != index.version):
+                self._set(index=index)
+
+    def activate_adapter(self, version: str) -> Specialist:
+        """Load ``version`` fully, move the registry's pointer, then swap it in.
+
+        Requests already generating keep the specialist they started with.
+        """
+        from specialist.adapters import AdapterRegistry
+
+        registry = AdapterRegistry(self.settings)
+        info = next((row for row in registry.list() if row.version == version), None)
+        if info is None:
+            known = ", ".join(row.version for row in registry.list()) or "none"
+            raise UnknownAdapterError(f"no adapter version {version!r}; known versions: {known}")
+        if info.base_model != self.settings.base_model:
+            raise AdapterRefusedError(
+                f"adapter {version} was trained for base model {info.base_model!r}, but this "
+                f"service runs {self.settings.base_model!r}"
+            )
+        with self._swap_lock:
+            specialist = load_serving_specialist(self.model_settings, version)
+            registry.activate(version)
+            self._set(specialist=specialist)
+        return specialist
+
+    def _set(self, **parts: object) -> None:
+        """Replace the snapshot (one reference assignment) and update the gauges."""
+        with self._swap_lock:
+            self.serving = replace(self.serving, **parts)
+            index, specialist = self.serving.index, self.serving.specialist
+        self.metrics.serving(
+            index.num_chunks if index is not None else None,
+            specialist.adapter_version if specialist is not None else None,
+            specialist.base_model if specialist is not None else None,
+        )
+
+    def _poll(self) -> None:
+        """Follow versions switched outside the service (``specialist index``, ``adapters activate``)."""
+        from retrieval.indexer import index_store
+        from specialist.adapters import AdapterRegistry
+
+        store = index_store(self.settings)
+        registry = AdapterRegistry(self.settings)
+        while not self._stop.wait(POLL_SECONDS):
+            try:
+                served = self.serving
+                current_index = store.current()
+                if current_index and (
+                    served.index is None or served.index.version != current_index
+                ):
+                    self.reload_index()
+                current_adapter = registry.current()
+                if (
+                    served.specialist is not None
+                    and current_adapter != served.specialist.adapter_version
+                    and current_adapter != self._failed_adapter
+                ):
+                    self._follow_adapter(current_adapter)
+            except Exception:
+                log.exception("could not follow a version switch; keeping the served versions")
+
+    def _follow_adapter(self, version: str | None) -> None:
+        """Serve the adapter made current outside the service; a broken one is tried only once."""
+        with self._swap_lock:
+            if version == self.serving.specialist.adapter_version:
+                return
+            try:
+                self._set(specialist=load_serving_specialist(self.model_settings, version))
+            except UserError as exc:
+                self._failed_adapter = version
+                log.error("not switching to adapter %s: %s", version, exc)
+
+    def stop(self) -> None:
+        """Stop background threads (the reindex worker finishes its current job)."""
+        self._stop.set()
+        self.jobs.shutdown()

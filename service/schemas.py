@@ -1,0 +1,122 @@
+"""Typed request and response bodies of the HTTP API (they are also its OpenAPI contract)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AskFilters(BaseModel):
+    """Restrictions on which passages may be retrieved."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="Only passages whose source path starts with this prefix.",
+    )
+
+
+class AskRequest(BaseModel):
+    """``POST /ask``; the question length and ``max_new_tokens`` bounds come from settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, description="The question, in plain text.")
+    top_k: int = Field(default=4, ge=1, le=20, description="Passages retrieved for the prompt.")
+    max_new_tokens: int | None = Field(
+        default=None, ge=1, description="Answer length cap in tokens (server default when unset)."
+    )
+    filters: AskFilters = Field(default_factory=AskFilters)
+    stream: bool = Field(default=False, description="Answer as server-sent events.")
+
+
+class Citation(BaseModel):
+    """One ``[n]`` marker used by the answer and the passage it points at."""
+
+    n: int
+    source: str
+    title: str
+    heading: str
+    snippet: str
+    score: float
+
+
+class Timings(BaseModel):
+    """Milliseconds spent per stage; ``total`` includes time waiting for a generation slot."""
+
+    retrieve: float
+    generate: float
+    total: float
+
+
+class AskResponse(BaseModel):
+    """A grounded answer with the passages it cites and the versions that produced it."""
+
+    answer: str
+    citations: list[Citation]
+    index_version: str | None
+    adapter_version: str | None
+    base_model: str
+    timings_ms: Timings
+
+
+class ReindexRequest(BaseModel):
+    """``POST /reindex``; without ``path`` the first configured document root is indexed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str | None = Field(default=None, max_length=4096)
+
+
+class SkippedFile(BaseModel):
+    """A file the indexer could not read, and why."""
+
+    path: str
+    reason: str
+
+
+class ReindexReport(BaseModel):
+    """What a finished reindex did."""
+
+    version: str
+    files_indexed: int
+    files_unchanged: int
+    files_deleted: int
+    chunks_total: int
+    seconds: float
+    skipped: list[SkippedFile]
+
+
+class ReindexJob(BaseModel):
+    """State of one reindex job."""
+
+    id: str
+    path: str
+    state: Literal["queued", "running", "done", "failed"]
+    created: float
+    started: float | None = None
+    finished: float | None = None
+    elapsed_s: float = 0.0
+    error: str | None = None
+    report: ReindexReport | None = None
+
+
+class AdapterOut(BaseModel):
+    """One adapter version as ``GET /adapters`` lists it."""
+
+    version: str
+    base_model: str
+    created: str | None
+    active: bool
+    serving: bool = Field(description="Whether the running service answers with this adapter.")
+
+
+class AdapterList(BaseModel):
+    """Adapters on disk plus what the service is serving right now."""
+
+    serving: str | None
+    base_model: str
+    adapters: list[AdapterOut]

@@ -1,0 +1,107 @@
+"""Loaders: sections and heading paths, visible HTML text, PDF text, BEIR records, skip reasons."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from retrieval.loaders import SkipFile, load_documents
+
+
+def load(name: str, content: str | bytes):
+    data = content.encode() if isinstance(content, str) else content
+    return load_documents(Path(name), name, data)
+
+
+def test_markdown_heading_paths_and_spans() -> None:
+    text = (
+        "# Guide\n\nIntro.\n\n## Setup\n\nStep one.\n\n```\n# not a heading\n```\n\n## Use\n\nGo.\n"
+    )
+    [doc] = load("guide.md", text)
+    assert doc.title == "Guide"
+    headings = [s.heading for s in doc.sections]
+    assert headings == ["Guide", "Guide > Setup", "Guide > Use"]
+    setup = doc.sections[1]
+    assert "Step one." in doc.text[setup.start : setup.end]
+    assert "# not a heading" in doc.text[setup.start : setup.end]
+
+
+def test_rst_sections() -> None:
+    [doc] = load("a.rst", "Manual\n======\n\nHello.\n\nInstall\n-------\n\nRun it.\n")
+    assert doc.title == "Manual"
+    assert [s.heading for s in doc.sections] == ["Manual", "Manual > Install"]
+
+
+def test_html_keeps_visible_text_only() -> None:
+    html = (
+        "<html><head><title>Tide tables</title><style>p{color:red}</style></head><body>"
+        "<nav>Home | Login</nav><script>track()</script><h1>Tides</h1>"
+        "<p>High tide at noon.</p><footer>Copyright</footer></body></html>"
+    )
+    [doc] = load("t.html", html)
+    assert doc.title == "Tide tables"
+    assert "High tide at noon." in doc.text
+    for hidden in ("track()", "color:red", "Login", "Copyright"):
+        assert hidden not in doc.text
+    assert doc.sections[0].heading == "Tides"
+
+
+def _pdf(text: str) -> bytes:
+    """A one-page PDF with ``text`` in Helvetica, xref offsets computed."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def test_pdf_text() -> None:
+    [doc] = load("report.pdf", _pdf("Quarterly turbine inspection passed"))
+    assert "turbine inspection" in doc.text
+    assert doc.title == "report"
+
+
+def test_beir_corpus_records() -> None:
+    lines = [
+        {"_id": "d1", "title": "Cells", "text": "Mitochondria make ATP."},
+        {"_id": "d2", "title": "", "text": "Ribosomes make proteins."},
+    ]
+    docs = load("corpus.jsonl", "\n".join(json.dumps(line) for line in lines))
+    assert [(d.doc_id, d.source, d.title) for d in docs] == [
+        ("d1", "corpus.jsonl#d1", "Cells"),
+        ("d2", "corpus.jsonl#d2", "d2"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("a.txt", b"abc\x00\x01def", "binary content"),
+        ("a.md", b"caf\xe9 \xff\xfe", "not valid UTF-8 text"),
+        ("a.md", b"   \n\n", "no text"),
+        ("a.pdf", b"%PDF-1.4 garbage", "unreadable PDF"),
+        ("corpus.jsonl", b'{"no": "id"}\n', "line 1 is not a BEIR record"),
+    ],
+)
+def test_skip_reasons(name: str, content: bytes, reason: str) -> None:
+    with pytest.raises(SkipFile, match=reason):
+        load(name, content)

@@ -1,0 +1,248 @@
+"""Commands of the training package: ``train``, ``data``, ``adapters`` and ``eval summarize|rag``.
+
+Heavy imports (torch, transformers, peft) happen inside the handlers so ``specialist --help``
+stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from specialist.settings import load_settings
+
+DATA_FORMATS = ("dialogsum", "document-summary")
+EVAL_MODELS = ("base", "adapter")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Attach ``train``, ``data`` and ``adapters``."""
+    train = subparsers.add_parser("train", help="LoRA-fine-tune the specialist on JSONL data")
+    train.add_argument("--data", type=Path, nargs="+", required=True, metavar="FILE")
+    train.add_argument("--config", type=Path, help="JSON hyperparameters (see configs/)")
+    train.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    train.add_argument("--max-steps", type=int, help="override the config's max_steps")
+    train.set_defaults(handler=run_train)
+
+    data = subparsers.add_parser("data", help="build training JSONL from public datasets")
+    kinds = data.add_subparsers(dest="data_kind", required=True, metavar="KIND")
+    convert = kinds.add_parser(
+        "convert", help="turn a {document, summary} file (or DialogSum) into prompt/completion"
+    )
+    convert.add_argument("input", type=Path)
+    convert.add_argument("output", type=Path)
+    convert.add_argument("--format", choices=DATA_FORMATS, default="document-summary")
+    convert.add_argument(
+        "--exclude",
+        type=Path,
+        nargs="*",
+        default=[],
+        metavar="FILE",
+        help="files in the same format whose documents must not appear (dev/test splits)",
+    )
+    convert.add_argument("--limit", type=int, help="keep a seeded random sample of N examples")
+    convert.add_argument("--seed", type=int, default=1234)
+    convert.set_defaults(handler=run_convert)
+    raft = kinds.add_parser(
+        "raft", help="RAFT examples from XQuAD: question + passages with hard negatives"
+    )
+    raft.add_argument("--xquad", type=Path, default=Path("../shared/data/xquad/xquad.en.json"))
+    raft.add_argument("--out-dir", type=Path, required=True)
+    raft.add_argument("--heldout-articles", type=int, default=12)
+    raft.add_argument("--no-answer-fraction", type=float, default=0.2)
+    raft.add_argument("--seed", type=int, default=1234)
+    raft.set_defaults(handler=run_raft)
+
+    adapters = subparsers.add_parser("adapters", help="list, activate or roll back LoRA adapters")
+    actions = adapters.add_subparsers(dest="adapters_action", required=True, metavar="ACTION")
+    actions.add_parser("list", help="every adapter version").set_defaults(handler=run_list)
+    activate = actions.add_parser("activate", help="serve with adapter VERSION")
+    activate.add_argument("version")
+    activate.set_defaults(handler=run_activate)
+    actions.add_parser("rollback", help="back to the previous adapter").set_defaults(
+        handler=run_rollback
+    )
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train, register the adapter as current, and print where it went."""
+    from training.config import load_config
+    from training.trainer import train
+
+    settings = load_settings()
+    config = load_config(args.config, max_steps=args.max_steps)
+    result = train(settings, args.data, config, resume=args.resume)
+    summary = result.metrics["train"]
+    print(
+        f"adapter {result.version} written to {result.path} and made current: "
+        f"{summary['steps']} steps, {summary['samples_per_s']} samples/s, "
+        f"dev loss {summary['dev_loss_before']:.4f} -> {summary['best_dev_loss']:.4f}"
+    )
+    return 0
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    """Convert a summary dataset into prompt/completion JSONL (deduplicated)."""
+    from training.data import FORMATS, document_keys, sample, summary_examples, write_examples
+
+    document_field, summary_field = FORMATS[args.format]
+    exclude = document_keys(args.exclude, document_field)
+    examples = summary_examples(args.input, document_field, summary_field, exclude)
+    count = write_examples(args.output, sample(examples, args.limit, args.seed))
+    print(f"{count} examples written to {args.output}")
+    return 0
+
+
+def run_list(_args: argparse.Namespace) -> int:
+    """Print one row per adapter version."""
+    from specialist.adapters import AdapterRegistry
+
+    settings = load_settings()
+    rows = AdapterRegistry(settings).list()
+    table = Table(title=f"adapters (base model: {settings.base_model}, in {settings.adapters_dir})")
+    for column in ("version", "active", "base model", "created", "metrics"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row.version,
+            "*" if row.active else "",
+            row.base_model,
+            row.created,
+            json.dumps(row.metrics),
+        )
+    Console().print(table if rows else "no adapters yet; run `specialist train`")
+    return 0
+
+
+def run_activate(args: argparse.Namespace) -> int:
+    """Make a version current."""
+    from specialist.adapters import AdapterRegistry
+
+    AdapterRegistry(load_settings()).activate(args.version)
+    print(f"adapter {args.version} is now current")
+    return 0
+
+
+def run_rollback(_args: argparse.Namespace) -> int:
+    """Go back to the previous version."""
+    from specialist.adapters import AdapterRegistry
+
+    version = AdapterRegistry(load_settings()).rollback()
+    print(f"rolled back; adapter {version} is now current")
+    return 0
+
+
+def run_raft(args: argparse.Namespace) -> int:
+    """Build RAFT train and held-out files from XQuAD."""
+    from training.raft import RaftOptions, build_raft
+
+    options = RaftOptions(
+        heldout_articles=args.heldout_articles,
+        no_answer_fraction=args.no_answer_fraction,
+        seed=args.seed,
+    )
+    split = build_raft(load_settings(), args.xquad, args.out_dir, options)
+    print(
+        f"{split['examples']} examples written to {args.out_dir} "
+        f"({len(split['train_articles'])} train / {len(split['heldout_articles'])} held-out articles)"
+    )
+    return 0
+
+
+def register_eval(kinds: argparse._SubParsersAction) -> None:
+    """Attach ``eval summarize`` and ``eval rag``."""
+    summarize = kinds.add_parser(
+        "summarize", help="ROUGE-1/2/L and summary length, base model vs adapter"
+    )
+    summarize.add_argument("--data", type=Path, required=True, help="e.g. DialogSum test.jsonl")
+    summarize.add_argument(
+        "--exclude",
+        type=Path,
+        nargs="*",
+        default=[],
+        metavar="FILE",
+        help="drop documents that also occur in these files (the training split)",
+    )
+    rag = kinds.add_parser(
+        "rag", help="held-out XQuAD answers: gold span, token F1, citations, abstention"
+    )
+    rag.add_argument("--data", type=Path, required=True, help="raft_heldout.jsonl")
+    for parser in (summarize, rag):
+        parser.add_argument("--adapter", help="adapter version (default: the current one)")
+        parser.add_argument("--limit", type=int, help="evaluate the first N items only")
+        parser.add_argument("--models", choices=(*EVAL_MODELS, "both"), default="both")
+        parser.add_argument("--batch-size", type=int, default=8)
+        parser.add_argument(
+            "--out", type=Path, help="JSON results; earlier results of the other model are kept"
+        )
+    summarize.set_defaults(handler=run_eval_summarize)
+    rag.set_defaults(handler=run_eval_rag)
+
+
+def _models(choice: str) -> tuple[str, ...]:
+    return EVAL_MODELS if choice == "both" else (choice,)
+
+
+def run_eval_summarize(args: argparse.Namespace) -> int:
+    """Evaluate summaries and print the comparison table."""
+    from training.evaluate import evaluate_summaries
+
+    report = evaluate_summaries(
+        load_settings(),
+        args.data,
+        args.exclude,
+        _models(args.models),
+        args.adapter,
+        args.limit,
+        args.out,
+        args.batch_size,
+    )
+    title = (
+        f"summaries: {report['documents']} documents "
+        f"({report['fingerprint']['dropped_duplicates']} duplicates of training data dropped)"
+    )
+    _print_table(title, report["results"], ("rouge1", "rouge2", "rougeL", "mean_words"))
+    return 0
+
+
+def run_eval_rag(args: argparse.Namespace) -> int:
+    """Evaluate grounded answers and print the comparison table."""
+    from training.evaluate import evaluate_rag
+
+    report = evaluate_rag(
+        load_settings(),
+        args.data,
+        _models(args.models),
+        args.adapter,
+        args.limit,
+        args.out,
+        args.batch_size,
+    )
+    columns = (
+        "contains_gold",
+        "token_f1",
+        "citation_correct",
+        "abstention_correct",
+        "false_abstention",
+    )
+    _print_table(f"held-out RAG: {report['questions']} questions", report["results"], columns)
+    return 0
+
+
+def _print_table(title: str, results: dict, columns: tuple[str, ...]) -> None:
+    table = Table(title=title)
+    table.add_column("model")
+    table.add_column("adapter")
+    for column in (*columns, "prompts_per_s"):
+        table.add_column(column, justify="right")
+    for name, scores in results.items():
+        table.add_row(
+            name,
+            scores.get("adapter_version") or "-",
+            *(str(scores.get(c, "-")) for c in (*columns, "prompts_per_s")),
+        )
+    Console(width=160).print(table)

@@ -1,0 +1,335 @@
+"""``specialist eval summarize`` and ``specialist eval rag``: base model vs adapter, same prompts.
+
+Both evaluations generate greedily with ``specialist.generate.generate_batch`` from prompts built by
+the one template (``specialist.prompt``), so the numbers describe what the service would answer.
+Results of each model are written to one JSON file; running again with ``--models adapter`` keeps
+the base model's results already in that file (same data, same limit), so the slow base-model pass
+can run once, for example while the adapter is still training.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from specialist.errors import UserError
+from specialist.prompt import NO_ANSWER, render, summary_request
+from specialist.settings import Settings
+from training.data import document_keys, normalize_text, read_records, sha256_file
+
+MODELS = ("base", "adapter")
+CITATION = re.compile(r"\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class SummaryItem:
+    """A document to summarize and its reference summaries."""
+
+    document: str
+    references: list[str]
+
+
+@dataclass(frozen=True)
+class RagItem:
+    """A held-out RAFT question: the request, accepted answers, gold passage number (or None)."""
+
+    prompt: str
+    answers: list[str]
+    gold: int | None
+    passages: list[str]
+
+
+def load_summary_items(
+    path: Path, exclude: Sequence[Path] = (), limit: int | None = None
+) -> tuple[list[SummaryItem], int]:
+    """Documents with every ``summary*`` reference; drops those also found in ``exclude`` files.
+
+    Reads DialogSum (``dialogue`` + ``summary`` or ``summary1..3``) and ``{document, summary}``
+    files. Returns the items and how many duplicates were dropped.
+    """
+    items, dropped = [], 0
+    excluded: set[str] = set()
+    for other in exclude:
+        field = "dialogue" if _first_record(other).get("dialogue") else "document"
+        excluded |= document_keys([other], field)
+    for number, record in read_records(path):
+        document = record.get("dialogue") or record.get("document")
+        references = [
+            value
+            for key, value in sorted(record.items())
+            if key.startswith("summary") and isinstance(value, str) and value.strip()
+        ]
+        if not isinstance(document, str) or not references:
+            raise UserError(f"{path}:{number}: needs 'dialogue' or 'document' and a 'summary*'")
+        if normalize_text(document) in excluded:
+            dropped += 1
+            continue
+        items.append(SummaryItem(document, references))
+    if not items:
+        raise UserError(f"{path}: no documents to evaluate")
+    return items[:limit] if limit else items, dropped
+
+
+def _first_record(path: Path) -> dict:
+    return next(record for _, record in read_records(path))
+
+
+def load_rag_items(path: Path, limit: int | None = None) -> list[RagItem]:
+    """Held-out records written by ``specialist data raft`` (``raft_heldout.jsonl``)."""
+    items = []
+    for number, record in read_records(path):
+        try:
+            items.append(
+                RagItem(record["prompt"], record["answers"], record["gold"], record["passages"])
+            )
+        except KeyError as exc:
+            raise UserError(
+                f"{path}:{number}: missing {exc}; expected a file from `specialist data raft`"
+            ) from None
+    if not items:
+        raise UserError(f"{path}: no questions to evaluate")
+    return items[:limit] if limit else items
+
+
+def generate_all(
+    model: Any, tokenizer: Any, prompts: list[str], max_new_tokens: int, batch_size: int, desc: str
+) -> list[str]:
+    """Greedy answers for every prompt, batched by similar length to limit padding."""
+    from specialist.generate import generate_batch
+
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    answers: list[str] = [""] * len(prompts)
+    with tqdm(total=len(prompts), desc=desc, unit="prompt") as progress:
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            outputs = generate_batch(model, tokenizer, [prompts[i] for i in chunk], max_new_tokens)
+            for index, output in zip(chunk, outputs, strict=True):
+                answers[index] = output
+            progress.update(len(chunk))
+    return answers
+
+
+def rouge_scores(predictions: Sequence[str], references: Sequence[list[str]]) -> dict[str, float]:
+    """Mean ROUGE-1/2/L F1 (x100), each the best over a document's references."""
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
+    totals = Counter()
+    for prediction, refs in zip(predictions, references, strict=True):
+        per_ref = [scorer.score(ref, prediction) for ref in refs]
+        for metric in ("rouge1", "rouge2", "rougeL"):
+            totals[metric] += max(score[metric].fmeasure for score in per_ref)
+    return {metric: round(100 * totals[metric] / len(predictions), 2) for metric in totals}
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD normalization: lower case, no punctuation, articles or extra spaces."""
+    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+def token_f1(prediction: str, answer: str) -> float:
+    """SQuAD token-overlap F1 between a prediction and one gold answer."""
+    pred, gold = normalize_answer(prediction).split(), normalize_answer(answer).split()
+    common = sum((Counter(pred) & Counter(gold)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(pred), common / len(gold)
+    return 2 * precision * recall / (precision + recall)
+
+
+def is_abstention(answer: str) -> bool:
+    """Whether the answer is the template's "the documents do not say"."""
+    return normalize_answer(NO_ANSWER) in normalize_answer(answer)
+
+
+def rag_scores(predictions: Sequence[str], items: Sequence[RagItem]) -> dict[str, float]:
+    """Answer-contains-gold, token F1, citation correctness and abstention, in percent."""
+    answerable = [(p, i) for p, i in zip(predictions, items, strict=True) if i.gold is not None]
+    unanswerable = [(p, i) for p, i in zip(predictions, items, strict=True) if i.gold is None]
+    contains = f1 = cited_right = false_abstain = 0.0
+    for prediction, item in answerable:
+        text = CITATION.sub(" ", prediction)
+        contains += any(normalize_answer(a) in normalize_answer(text) for a in item.answers)
+        f1 += max(token_f1(text, a) for a in item.answers)
+        cited = {int(n) for n in CITATION.findall(prediction)}
+        cited_right += bool(cited) and all(
+            1 <= n <= len(item.passages)
+            and any(a.lower() in item.passages[n - 1].lower() for a in item.answers)
+            for n in cited
+        )
+        false_abstain += is_abstention(prediction)
+    abstained = sum(is_abstention(p) for p, _ in unanswerable)
+
+    def pct(value: float, count: int) -> float:
+        return round(100 * value / count, 2) if count else 0.0
+
+    return {
+        "contains_gold": pct(contains, len(answerable)),
+        "token_f1": pct(f1, len(answerable)),
+        "citation_correct": pct(cited_right, len(answerable)),
+        "abstention_correct": pct(abstained, len(unanswerable)),
+        "false_abstention": pct(false_abstain, len(answerable)),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+    }
+
+
+def load_model(settings: Settings, which: str, adapter: str | None) -> tuple[Any, Any, str | None]:
+    """The base model alone, or the base model with the adapter merged in."""
+    if which == "base":
+        from specialist.models import load_base_model
+
+        model, tokenizer = load_base_model(settings)
+        return model, tokenizer, None
+    from specialist.adapters import load_specialist
+
+    specialist = load_specialist(settings, adapter, merge=True)
+    if specialist.adapter_version is None:
+        raise UserError("there is no adapter to evaluate; train one or pass --adapter VERSION")
+    return specialist.model, specialist.tokenizer, specialist.adapter_version
+
+
+def run_models(
+    settings: Settings,
+    kind: str,
+    models: Sequence[str],
+    adapter: str | None,
+    prompts_for: Callable[[Any], list[str]],
+    score: Callable[[list[str]], dict[str, float]],
+    max_new_tokens: int,
+    batch_size: int,
+    keep: dict[str, Any],
+) -> dict[str, Any]:
+    """Generate and score with each requested model; ``keep`` holds earlier results to carry over."""
+    results = dict(keep)
+    for which in models:
+        model, tokenizer, version = load_model(settings, which, adapter)
+        started = time.perf_counter()
+        predictions = generate_all(
+            model, tokenizer, prompts_for(tokenizer), max_new_tokens, batch_size, f"{kind} {which}"
+        )
+        seconds = time.perf_counter() - started
+        scores = score(predictions)
+        results[which] = {
+            **scores,
+            "adapter_version": version,
+            "seconds": round(seconds, 1),
+            "prompts_per_s": round(len(predictions) / seconds, 3),
+            "examples": predictions[:5],
+        }
+        del model
+    return results
+
+
+def previous_results(out: Path | None, fingerprint: dict[str, Any]) -> dict[str, Any]:
+    """Model results already in ``out`` for exactly this data and limit (else nothing)."""
+    if out is None or not out.is_file():
+        return {}
+    try:
+        saved = json.loads(out.read_text())
+    except ValueError:
+        return {}
+    if saved.get("fingerprint") != fingerprint:
+        return {}
+    return {m: saved["results"][m] for m in MODELS if m in saved.get("results", {})}
+
+
+def evaluate_summaries(
+    settings: Settings,
+    data: Path,
+    exclude: Sequence[Path],
+    models: Sequence[str],
+    adapter: str | None,
+    limit: int | None,
+    out: Path | None,
+    batch_size: int = 8,
+    max_new_tokens: int = 64,
+) -> dict[str, Any]:
+    """ROUGE and mean summary length (words) of each model on ``data``."""
+    items, dropped = load_summary_items(data, exclude, limit)
+    fingerprint = {"data": sha256_file(data), "limit": limit, "dropped_duplicates": dropped}
+    keep = previous_results(out, fingerprint)
+
+    def score(predictions: list[str]) -> dict[str, float]:
+        scores = rouge_scores(predictions, [item.references for item in items])
+        scores["mean_words"] = round(sum(len(p.split()) for p in predictions) / len(items), 1)
+        return scores
+
+    results = run_models(
+        settings,
+        "summarize",
+        models,
+        adapter,
+        lambda tok: [render(tok, summary_request(item.document)) for item in items],
+        score,
+        max_new_tokens,
+        batch_size,
+        keep,
+    )
+    reference_words = sum(len(item.references[0].split()) for item in items) / len(items)
+    report = {
+        "kind": "summarize",
+        "data": str(data),
+        "documents": len(items),
+        "reference_mean_words": round(reference_words, 1),
+        "fingerprint": fingerprint,
+        "results": results,
+    }
+    _write(out, report)
+    return report
+
+
+def evaluate_rag(
+    settings: Settings,
+    data: Path,
+    models: Sequence[str],
+    adapter: str | None,
+    limit: int | None,
+    out: Path | None,
+    batch_size: int = 8,
+    max_new_tokens: int = 64,
+) -> dict[str, Any]:
+    """Grounded answering on held-out RAFT questions for each model."""
+    items = load_rag_items(data, limit)
+    fingerprint = {"data": sha256_file(data), "limit": limit}
+    keep = previous_results(out, fingerprint)
+    results = run_models(
+        settings,
+        "rag",
+        models,
+        adapter,
+        lambda tok: [render(tok, item.prompt) for item in items],
+        lambda predictions: rag_scores(predictions, items),
+        max_new_tokens,
+        batch_size,
+        keep,
+    )
+    report = {
+        "kind": "rag",
+        "data": str(data),
+        "questions": len(items),
+        "fingerprint": fingerprint,
+        "results": results,
+    }
+    _write(out, report)
+    return report
+
+
+def _write(out: Path | None, report: dict[str, Any]) -> None:
+    if out is None:
+        return
+    from specialist.versions import atomic_write_text
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out, json.dumps(report, indent=2) + "\n")
