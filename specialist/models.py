@@ -26,6 +26,7 @@ from filelock import FileLock
 
 from specialist.errors import UserError
 from specialist.settings import BASE_MODEL_NAMES, Settings
+from specialist.versions import fsync_tree
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -149,17 +150,6 @@ def cached_copy_problem(folder: Path) -> str | None:
     return None
 
 
-def _fsync_tree(folder: Path) -> None:
-    for path in folder.iterdir():
-        with path.open("rb") as handle:
-            os.fsync(handle.fileno())
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 def _convert(spec: BaseModelSpec, settings: Settings, target: Path) -> None:
     """Dequantize the GGUF and write a safetensors copy atomically at ``target``."""
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
@@ -177,7 +167,7 @@ def _convert(spec: BaseModelSpec, settings: Settings, target: Path) -> None:
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     _write_manifest(tmp, spec)
-    _fsync_tree(tmp)
+    fsync_tree(tmp)
     if target.exists():
         trash = target.parent / f".trash-{target.name}-{os.getpid()}"
         os.replace(target, trash)
