@@ -2,11 +2,12 @@
 
 Ours: the real service (uvicorn in this process, streamed answers over loopback HTTP) with the
 current adapter merged, bf16 weights, the prompt token budget, the KV-cache streaming loop and a
-bounded generation pool. Baseline: the same model (adapter unmerged, float32) and the same
-prompt template over the same top-k passages (no budget), through a plain
-``transformers.pipeline("text-generation")`` with torch's default threads; it cannot stream, so
-its time to first token is its total time. Both run 50 XQuAD questions at concurrency 1 and 4.
-An ablation on a few questions then switches our optimizations on one at a time.
+bounded generation pool that splits torch threads among the answers running. Baseline: the same
+model (adapter unmerged, float32) and the same prompt template over the same top-k passages (no
+budget), through a plain ``transformers.pipeline("text-generation")`` with torch's default
+threads; it cannot stream, so its time to first token is its total time. Both run 50 XQuAD
+questions at concurrency 1 and 4. An ablation on a few questions then switches our optimizations
+on one at a time.
 
     .venv/bin/python bench/ask_bench.py            # full run, writes bench/results/ask_bench.json
     .venv/bin/python bench/ask_bench.py --questions 8 --concurrency 1   # quick look
@@ -31,6 +32,7 @@ import httpx
 import torch
 
 from service.cli import parse_sse
+from service.pool import thread_share
 from specialist.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent
@@ -39,9 +41,9 @@ RESULTS = ROOT / "results"
 DEFAULT_THREADS = torch.get_num_threads()
 
 
-def worker_threads(settings: Settings) -> int:
-    """Torch threads each generation worker of the service uses."""
-    return max(1, settings.threads // settings.generation_workers)
+def threads_per_answer(settings: Settings, concurrency: int) -> int:
+    """Torch threads per answer in the service with ``concurrency`` clients (the pool's rule)."""
+    return thread_share(settings.threads, min(concurrency, settings.generation_workers))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -220,14 +222,18 @@ def ablation(settings: Settings, index, questions: list[dict], top_k: int, max_n
     def untrimmed(tokenizer, question):
         return full_prompt(index, tokenizer, question, top_k)
 
-    def budgeted(tokenizer, question):
+    def budgeted(tokenizer, question, passage_words=0):
         hits = index.search(question, k=top_k)
-        return build_prompt(
-            tokenizer, question, fit_passages(hits, tokenizer, settings.prompt_token_budget)
+        passages = fit_passages(
+            hits, tokenizer, settings.prompt_token_budget, question, passage_words
         )
+        return build_prompt(tokenizer, question, passages)
+
+    def focused(tokenizer, question):
+        return budgeted(tokenizer, question, settings.passage_words)
 
     fp32 = settings.model_copy(update={"dtype": "float32"})
-    threads = worker_threads(settings)
+    threads = threads_per_answer(settings, 1)
     steps = {}
     unmerged = load_specialist(fp32, merge=False)
     steps["fp32, adapter unmerged, full prompt, default threads"] = timed(
@@ -236,7 +242,7 @@ def ablation(settings: Settings, index, questions: list[dict], top_k: int, max_n
     del unmerged
     merged = load_specialist(fp32, merge=True)
     steps["+ adapter merged"] = timed(merged.model, merged.tokenizer, untrimmed, DEFAULT_THREADS)
-    steps[f"+ {threads} torch thread(s) per worker"] = timed(
+    steps[f"+ threads adapted to load ({threads} when alone)"] = timed(
         merged.model, merged.tokenizer, untrimmed, threads
     )
     del merged
@@ -246,6 +252,9 @@ def ablation(settings: Settings, index, questions: list[dict], top_k: int, max_n
     )
     steps[f"+ prompt budget {settings.prompt_token_budget} tokens"] = timed(
         served.model, served.tokenizer, budgeted, threads
+    )
+    steps[f"+ passages focused to {settings.passage_words} words"] = timed(
+        served.model, served.tokenizer, focused, threads
     )
     return steps
 
@@ -287,7 +296,9 @@ def main() -> None:
             "base_model": settings.base_model,
             "adapter": adapter,
             "threads": settings.threads,
-            "threads_per_worker": worker_threads(settings),
+            "threads_per_answer": {
+                f"c{c}": threads_per_answer(settings, c) for c in args.concurrency
+            },
             "serve_dtype": settings.serve_dtype,
             "prompt_token_budget": settings.prompt_token_budget,
             "generation_workers": settings.generation_workers,

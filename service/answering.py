@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from service.focus import focus
+from service.pool import fit_threads
 from service.schemas import AskResponse, Citation, Timings
 from specialist.generate import stream_tokens
 from specialist.prompt import NO_ANSWER, PromptPassage, rag_request, render
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
 
     from retrieval.search import Hit
     from service.runtime import Engine
+    from specialist.adapters import Specialist
+    from specialist.settings import Settings
 
 MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 MIN_PASSAGE_TOKENS = 32
@@ -37,6 +41,20 @@ class Question:
     top_k: int
     max_new_tokens: int
     source_prefix: str | None = None
+
+
+@dataclass(frozen=True)
+class AnswerPolicy:
+    """How hits become a prompt, from settings: the relevance floor, passage length, budget."""
+
+    min_relevance: float
+    passage_words: int
+    prompt_budget: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AnswerPolicy:
+        """The policy the service runs with."""
+        return cls(settings.min_relevance, settings.passage_words, settings.prompt_token_budget)
 
 
 @dataclass(frozen=True)
@@ -60,9 +78,13 @@ def covered(hits: Sequence[Hit], min_relevance: float) -> bool:
 
 
 def fit_passages(
-    hits: Sequence[Hit], tokenizer: PreTrainedTokenizerBase, budget: int
+    hits: Sequence[Hit],
+    tokenizer: PreTrainedTokenizerBase,
+    budget: int,
+    question: str = "",
+    passage_words: int = 0,
 ) -> list[Numbered]:
-    """Number hits in rank order, cutting the tail so their text fits ``budget`` tokens.
+    """Number hits in rank order, each focused on ``question``, the tail cut to ``budget`` tokens.
 
     Prefill time grows with prompt length, so on a CPU the budget bounds time-to-first-token.
     A passage that no longer fits whole is shortened when a useful part still fits.
@@ -70,9 +92,10 @@ def fit_passages(
     passages: list[Numbered] = []
     left = budget
     for hit in hits:
-        ids = tokenizer(hit.text, add_special_tokens=False).input_ids
+        focused = focus(hit.text, question, passage_words)
+        ids = tokenizer(focused, add_special_tokens=False).input_ids
         if len(ids) <= left:
-            text = hit.text
+            text = focused
         elif left >= MIN_PASSAGE_TOKENS or not passages:
             text = tokenizer.decode(ids[: max(left, MIN_PASSAGE_TOKENS)]).rstrip() + " …"
         else:
@@ -123,7 +146,7 @@ def citations_for(answer: str, passages: Sequence[Numbered]) -> list[Citation]:
             source=by_n[n].hit.source,
             title=by_n[n].hit.title,
             heading=by_n[n].hit.heading,
-            snippet=snippet(by_n[n].hit.text),
+            snippet=snippet(by_n[n].text),
             score=round(float(by_n[n].hit.score), 4),
         )
         for n in cited_numbers(answer)
@@ -139,12 +162,54 @@ class Outcome:
     tokens: int
 
 
+@dataclass(frozen=True)
+class Grounded:
+    """An answer written from retrieved hits, with the numbered passages its markers refer to."""
+
+    answer: str
+    passages: list[Numbered]
+    tokens: int
+
+
+def grounded_answer(
+    specialist: Specialist,
+    question: str,
+    hits: Sequence[Hit],
+    max_new_tokens: int,
+    policy: AnswerPolicy,
+    *,
+    on_token: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
+) -> Grounded:
+    """Gate, budget, prompt and generate: the product's answer to ``question`` from ``hits``.
+
+    Shared by ``/ask`` and ``specialist eval all`` so the evaluation scores exactly what users get.
+    """
+    if not covered(hits, policy.min_relevance):
+        if on_token is not None:
+            on_token(NO_ANSWER)
+        return Grounded(NO_ANSWER, [], 0)
+    passages = fit_passages(
+        hits, specialist.tokenizer, policy.prompt_budget, question, policy.passage_words
+    )
+    prompt = build_prompt(specialist.tokenizer, question, passages)
+    pieces: list[str] = []
+    fit_threads()  # the search may have reset this thread's count (FAISS shares torch's OpenMP)
+    for piece in stream_tokens(
+        specialist.model, specialist.tokenizer, prompt, max_new_tokens, stop
+    ):
+        pieces.append(piece)
+        if on_token is not None:
+            on_token(piece)
+        fit_threads()  # before the next token: other answers may have started or finished
+    return Grounded("".join(pieces).strip(), passages, len(pieces))
+
+
 def answer_question(
     engine: Engine,
     question: Question,
+    policy: AnswerPolicy,
     *,
-    prompt_budget: int,
-    min_relevance: float,
     on_token: Callable[[str], None] | None = None,
     stop: threading.Event | None = None,
     started: float | None = None,
@@ -160,26 +225,19 @@ def answer_question(
     )
     retrieved = time.perf_counter()
     specialist = engine.specialist
-    pieces: list[str] = []
-    if covered(hits, min_relevance):
-        passages = fit_passages(hits, specialist.tokenizer, prompt_budget)
-        prompt = build_prompt(specialist.tokenizer, question.text, passages)
-        for piece in stream_tokens(
-            specialist.model, specialist.tokenizer, prompt, question.max_new_tokens, stop
-        ):
-            pieces.append(piece)
-            if on_token is not None:
-                on_token(piece)
-        answer = "".join(pieces).strip()
-    else:
-        passages = []
-        answer = NO_ANSWER
-        if on_token is not None:
-            on_token(answer)
+    result = grounded_answer(
+        specialist,
+        question.text,
+        hits,
+        question.max_new_tokens,
+        policy,
+        on_token=on_token,
+        stop=stop,
+    )
     finished = time.perf_counter()
     response = AskResponse(
-        answer=answer,
-        citations=citations_for(answer, passages),
+        answer=result.answer,
+        citations=citations_for(result.answer, result.passages),
         index_version=engine.index.version,
         adapter_version=specialist.adapter_version,
         base_model=specialist.base_model,
@@ -189,4 +247,4 @@ def answer_question(
             total=round((finished - started) * 1000, 1),
         ),
     )
-    return Outcome(response, len(pieces))
+    return Outcome(response, result.tokens)

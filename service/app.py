@@ -40,7 +40,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     """
     owns_runtime = runtime is None
     runtime = runtime or Runtime(settings, Metrics())
-    pool = GenerationPool(settings.generation_workers, settings.generation_queue)
+    pool = GenerationPool(
+        settings.generation_workers, settings.generation_queue, threads=settings.threads
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

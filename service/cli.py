@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--workers",
         type=int,
         help="answers generated at once (default: SPECIALIST_GENERATION_WORKERS); the torch "
-        "threads are split among them",
+        "threads are split among the answers running",
     )
     serve_parser.set_defaults(handler=serve)
 
@@ -78,7 +78,7 @@ def _ask_local(settings: Settings, payload: dict) -> dict:
     from pydantic import ValidationError
 
     from retrieval.search import open_index
-    from service.answering import Question, answer_question
+    from service.answering import AnswerPolicy, Question, answer_question
     from service.runtime import Engine, load_serving_specialist
     from service.schemas import AskRequest
 
@@ -103,8 +103,7 @@ def _ask_local(settings: Settings, payload: dict) -> dict:
     outcome = answer_question(
         engine,
         question,
-        prompt_budget=settings.prompt_token_budget,
-        min_relevance=settings.min_relevance,
+        AnswerPolicy.from_settings(settings),
     )
     return outcome.response.model_dump()
 

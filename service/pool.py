@@ -3,6 +3,10 @@
 On two CPU cores, more answers generated at once only split the same cores, so concurrency beyond
 the workers becomes a queue; beyond the queue, requests are refused at once (HTTP 503 with
 ``Retry-After``) instead of piling up memory and latency.
+
+The cores are split among the jobs *running*, not among the workers: a lone answer uses every
+torch thread, two at once use half each, so an idle core is never wasted and busy cores are never
+oversubscribed (workers that each use every core slow each other down several times over).
 """
 
 from __future__ import annotations
@@ -14,7 +18,28 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
+import torch
+
 T = TypeVar("T")
+
+_worker = threading.local()
+"""``pool``: the pool whose job runs on this thread, so :func:`fit_threads` can find it."""
+
+
+def thread_share(threads: int, running: int) -> int:
+    """Torch threads for each of ``running`` jobs sharing ``threads``: never fewer than one."""
+    return max(1, threads // max(1, running))
+
+
+def fit_threads() -> None:
+    """Inside a pool job, adopt the pool's current thread share; elsewhere, do nothing.
+
+    Long jobs call this before and between model steps, so a running answer gives up a core when
+    another starts and takes it back when that one finishes.
+    """
+    pool: GenerationPool | None = getattr(_worker, "pool", None)
+    if pool is not None:
+        pool.fit_threads()
 
 
 class OverloadedError(Exception):
@@ -26,20 +51,60 @@ class OverloadedError(Exception):
 
 
 class GenerationPool:
-    """Runs jobs on ``workers`` threads with at most ``queue`` more waiting."""
+    """Runs jobs on ``workers`` threads with at most ``queue`` more waiting.
 
-    def __init__(self, workers: int, queue: int) -> None:
+    Each running job gets ``thread_share(threads, running jobs)`` torch threads. torch's thread
+    count belongs to the OS thread that sets it (OpenMP and MKL keep it per thread), so one thread
+    cannot change another's: each worker applies its share itself, when its job starts and
+    whenever the job calls :func:`fit_threads`. ``get_threads`` and ``set_threads`` are
+    injectable for tests.
+    """
+
+    def __init__(
+        self,
+        workers: int,
+        queue: int,
+        threads: int = 1,
+        get_threads: Callable[[], int] = torch.get_num_threads,
+        set_threads: Callable[[int], None] = torch.set_num_threads,
+    ) -> None:
         self.workers = workers
         self.capacity = workers + queue
+        self.threads = threads
+        self._get_threads = get_threads
+        self._set_threads = set_threads
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="generate")
         self._lock = threading.Lock()
+        self._set_here = threading.local()
         self._in_system = 0
+        self._running = 0
         self._mean_seconds = 2.0
 
     @property
     def in_system(self) -> int:
         """Jobs running or waiting."""
         return self._in_system
+
+    @property
+    def running(self) -> int:
+        """Jobs running now."""
+        return self._running
+
+    def share(self) -> int:
+        """Torch threads each running job should use now."""
+        return thread_share(self.threads, self._running)
+
+    def fit_threads(self) -> None:
+        """Set the calling worker's torch threads to the current share, unless already set.
+
+        Set means this pool set it on this thread and torch still reports it: FAISS's
+        ``omp_set_num_threads(1)`` in a search changes torch's OpenMP count on that thread too,
+        but not MKL's, which torch keeps separately and does not report.
+        """
+        share = self.share()
+        if getattr(self._set_here, "threads", None) != share or self._get_threads() != share:
+            self._set_threads(share)
+            self._set_here.threads = share
 
     def retry_after(self) -> int:
         """Seconds until a slot is likely free: the queue ahead divided among the workers."""
@@ -53,12 +118,18 @@ class GenerationPool:
             self._in_system += 1
 
         def timed() -> T:
+            with self._lock:
+                self._running += 1
+            _worker.pool = self
             begin = time.perf_counter()
             try:
+                self.fit_threads()
                 return job()
             finally:
+                _worker.pool = None
                 elapsed = time.perf_counter() - begin
                 with self._lock:
+                    self._running -= 1
                     self._mean_seconds = 0.8 * self._mean_seconds + 0.2 * elapsed
 
         try:

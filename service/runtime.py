@@ -76,11 +76,6 @@ class Runtime:
 
     def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
         self.settings = settings
-        self.model_settings = settings.model_copy(
-            update={"threads": max(1, settings.threads // settings.generation_workers)}
-        )
-        """Settings for loading models: the torch threads are split among generation workers,
-        because workers that each use every core slow each other down several times over."""
         self.metrics = metrics or Metrics()
         self.serving = Serving()
         self.embedder = None
@@ -105,8 +100,8 @@ class Runtime:
         from specialist.models import load_embedder
 
         try:
-            self.embedder = load_embedder(self.model_settings)
-            self._set(specialist=load_serving_specialist(self.model_settings))
+            self.embedder = load_embedder(self.settings)
+            self._set(specialist=load_serving_specialist(self.settings))
             index = open_index(self.settings, self.embedder)
             if index is not None:
                 self._set(index=index)
@@ -179,7 +174,7 @@ class Runtime:
                 f"service runs {self.settings.base_model!r}"
             )
         with self._swap_lock:
-            specialist = load_serving_specialist(self.model_settings, version)
+            specialist = load_serving_specialist(self.settings, version)
             registry.activate(version)
             self._set(specialist=specialist)
         return specialist
@@ -226,7 +221,7 @@ class Runtime:
             if version == self.serving.specialist.adapter_version:
                 return
             try:
-                self._set(specialist=load_serving_specialist(self.model_settings, version))
+                self._set(specialist=load_serving_specialist(self.settings, version))
             except UserError as exc:
                 self._failed_adapter = version
                 log.error("not switching to adapter %s: %s", version, exc)

@@ -30,6 +30,10 @@ def stop_token_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -
     return ids
 
 
+PARAGRAPH_END = "\n\n"
+"""An answer is one paragraph: a blank line after it starts a repeat or an unrelated text."""
+
+
 @torch.inference_mode()
 def stream_tokens(
     model: PreTrainedModel,
@@ -38,11 +42,14 @@ def stream_tokens(
     max_new_tokens: int,
     stop: threading.Event | None = None,
 ) -> Iterator[str]:
-    """Yield the answer to ``prompt`` piece by piece (greedy), stopping early when ``stop`` is set."""
+    """Yield the answer to ``prompt`` piece by piece (greedy), stopping early when ``stop`` is set.
+
+    Generation also ends at the first blank line after some text (:data:`PARAGRAPH_END`).
+    """
     input_ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).input_ids
     stops = stop_token_ids(model, tokenizer)
     generated: list[int] = []
-    emitted = ""
+    emitted = text = ""
     past = None
     step_input = input_ids
     for _ in range(max_new_tokens):
@@ -55,6 +62,9 @@ def stream_tokens(
             break
         generated.append(next_id)
         text = tokenizer.decode(generated, skip_special_tokens=True)
+        if PARAGRAPH_END in text.lstrip():
+            text = text[: text.index(PARAGRAPH_END, len(text) - len(text.lstrip()))]
+            break
         if text.endswith("\ufffd"):
             step_input = torch.tensor([[next_id]])
             continue
@@ -62,7 +72,6 @@ def stream_tokens(
             yield text[len(emitted) :]
             emitted = text
         step_input = torch.tensor([[next_id]])
-    text = tokenizer.decode(generated, skip_special_tokens=True)
     if len(text) > len(emitted):
         yield text[len(emitted) :]
 

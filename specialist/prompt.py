@@ -24,6 +24,7 @@ RAG_INSTRUCTION = (
     "Answer the question in one or two sentences using only the passages above, and cite the "
     f'passage you used as [n]. If no passage answers it, reply exactly: "{NO_ANSWER}"'
 )
+CLOSED_BOOK_INSTRUCTION = "Answer the question in one or two sentences."
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,11 @@ class PromptPassage:
 def summary_request(document: str) -> str:
     """User turn asking for a summary of ``document``."""
     return f"{SUMMARY_INSTRUCTION}\n\n{document.strip()}"
+
+
+def closed_book_request(question: str) -> str:
+    """User turn asking a question with no passages: the "no retrieval" systems of ``eval all``."""
+    return f"Question: {question.strip()}\n\n{CLOSED_BOOK_INSTRUCTION}"
 
 
 def rag_request(question: str, passages: Sequence[PromptPassage]) -> str:

@@ -116,10 +116,18 @@ class Settings(BaseSettings):
         default=2,
         ge=1,
         le=64,
-        description="Answers generated at the same time; SPECIALIST_THREADS is split among them.",
+        description="Answers generated at the same time; SPECIALIST_THREADS is split among the "
+        "answers running (a lone answer uses them all).",
     )
     generation_queue: int = Field(
         default=4, ge=0, le=1024, description="Requests allowed to wait; beyond it /ask gets 503."
+    )
+    passage_words: int = Field(
+        default=50,
+        ge=0,
+        le=10_000,
+        description="Words of each retrieved chunk shown to the specialist: the sentence window "
+        "that best matches the question, as long as its training passages (0 keeps whole chunks).",
     )
     prompt_token_budget: int = Field(
         default=640, ge=64, le=32_768, description="Most passage tokens put into one prompt."

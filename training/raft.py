@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -25,8 +24,7 @@ from tqdm import tqdm
 from specialist.errors import UserError
 from specialist.prompt import NO_ANSWER, PromptPassage, rag_request
 from specialist.settings import Settings
-
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
+from specialist.text import sentence_window, sentences
 
 
 @dataclass(frozen=True)
@@ -86,15 +84,21 @@ def load_xquad(path: Path) -> dict[str, list[Question]]:
         raise UserError(f"{path}: not a SQuAD-layout JSON file ({exc})") from None
     articles: dict[str, list[Question]] = {}
     for a_index, article in enumerate(data):
-        title = article["title"].replace("_", " ")
-        questions = articles.setdefault(title, [])
-        for p_index, paragraph in enumerate(article["paragraphs"]):
-            para = Paragraph(f"{a_index:03d}/{p_index:03d}", title, paragraph["context"])
-            for qa in paragraph["qas"]:
-                answers = tuple(dict.fromkeys(a["text"] for a in qa["answers"]))
-                questions.append(
-                    Question(qa["question"], para, answers, qa["answers"][0]["answer_start"])
-                )
+        try:
+            title = article["title"].replace("_", " ")
+            questions = articles.setdefault(title, [])
+            for p_index, paragraph in enumerate(article["paragraphs"]):
+                para = Paragraph(f"{a_index:03d}/{p_index:03d}", title, paragraph["context"])
+                for qa in paragraph["qas"]:
+                    answers = tuple(dict.fromkeys(a["text"] for a in qa["answers"]))
+                    questions.append(
+                        Question(qa["question"], para, answers, qa["answers"][0]["answer_start"])
+                    )
+        except (KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise UserError(
+                f"{path}: article {a_index} is not in SQuAD layout "
+                f"(title, paragraphs[].context, qas[].question, answers[].text): {exc!r}"
+            ) from None
     if not articles:
         raise UserError(f"{path}: holds no articles")
     return articles
@@ -109,16 +113,6 @@ def split_articles(titles: Sequence[str], heldout: int, seed: int) -> tuple[list
     return sorted(shuffled[heldout:]), sorted(shuffled[:heldout])
 
 
-def sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) character spans of the sentences of ``text``."""
-    spans, start = [], 0
-    for match in SENTENCE_END.finditer(text):
-        spans.append((start, match.start()))
-        start = match.end()
-    spans.append((start, len(text)))
-    return [(s, e) for s, e in spans if text[s:e].strip()]
-
-
 def window(text: str, words: int, rng: random.Random, must_hold: int | None = None) -> str:
     """Whole sentences totalling about ``words`` words, holding character ``must_hold`` if given."""
     spans = sentences(text)
@@ -128,17 +122,7 @@ def window(text: str, words: int, rng: random.Random, must_hold: int | None = No
     else:
         holder = next(i for i, (_, end) in enumerate(spans) if end > must_hold)
         first = rng.randint(max(0, holder - 2), holder)
-    low = high = first
-    count = len(text[spans[first][0] : spans[first][1]].split())
-    while (count < words or high < holder) and (high + 1 < len(spans) or low > 0):
-        if high + 1 < len(spans):
-            high += 1
-            span = spans[high]
-        else:
-            low -= 1
-            span = spans[low]
-        count += len(text[span[0] : span[1]].split())
-    return " ".join(text[s:e].strip() for s, e in spans[low : high + 1])
+    return sentence_window(text, spans, first, words, holder)
 
 
 def answer_sentence(question: Question, max_words: int) -> str:

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from service.answering import Outcome, Question, answer_question
+from service.answering import AnswerPolicy, Outcome, Question, answer_question
 from service.deps import PoolDep, RuntimeDep, ServingEngine, SettingsDep
 from service.metrics import Metrics
 from service.pool import GenerationPool, OverloadedError
@@ -83,8 +83,7 @@ async def ask(
         return answer_question(
             engine,
             question,
-            prompt_budget=settings.prompt_token_budget,
-            min_relevance=settings.min_relevance,
+            AnswerPolicy.from_settings(settings),
             on_token=on_token,
             stop=stop,
             started=arrived,

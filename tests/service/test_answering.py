@@ -35,7 +35,16 @@ def test_prompt_budget_trims_the_tail(base_model) -> None:
     long = "word " * 300
     passages = fit_passages([hit(long), hit(long), hit(long)], tokenizer, budget=400)
     assert [p.n for p in passages] == [1, 2]
-    assert passages[0].text == long
+    assert passages[0].text == long.strip()
     assert passages[1].text.endswith("…")
     total = sum(len(tokenizer(p.text, add_special_tokens=False).input_ids) for p in passages)
     assert total <= 400 + 2
+
+
+def test_passages_are_focused_on_the_question(base_model) -> None:
+    _, tokenizer = base_model
+    filler = " ".join(f"Filler sentence {n} is about nothing." for n in range(40))
+    text = f"{filler} The treaty was signed in Lisbon in 2007. {filler}"
+    passages = fit_passages([hit(text)], tokenizer, 640, "Where was the treaty signed?", 50)
+    assert "signed in Lisbon" in passages[0].text
+    assert len(passages[0].text.split()) < 70

@@ -35,6 +35,15 @@ def test_default_model_generates_real_text_offline(base_model) -> None:
     assert any(word in answer.lower() for word in ("lunch", "monday", "dentist", "tom"))
 
 
+def test_answer_ends_at_the_first_blank_line(base_model) -> None:
+    model, tokenizer = base_model
+    prompt = render(tokenizer, "Write a poem of four stanzas about the sea.")
+    unbounded = generate_batch(model, tokenizer, [prompt], 60)[0]
+    answer = generate_text(model, tokenizer, prompt, max_new_tokens=60)
+    assert "\n\n" in unbounded
+    assert answer == unbounded[: unbounded.index("\n\n")]
+
+
 def test_streaming_matches_whole_answer_and_batch(base_model) -> None:
     model, tokenizer = base_model
     prompt = render(tokenizer, summary_request(DIALOGUE))

@@ -1,0 +1,144 @@
+"""The pool splits torch threads among the jobs running; each worker applies its share itself."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+
+from service.pool import GenerationPool, fit_threads, thread_share
+
+FRESH_THREAD_COUNT = 1
+
+
+class Threads:
+    """Stands in for torch's thread count, which belongs to the OS thread that sets it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+        self.counts: dict[str, int] = {}
+
+    def get(self) -> int:
+        return self.count(threading.current_thread().name)
+
+    def set(self, n: int) -> None:
+        self.calls.append((threading.current_thread().name, n))
+        self.reset_here(n)
+
+    def reset_here(self, n: int) -> None:
+        """What another library (FAISS) does to the count, without torch knowing."""
+        self.counts[threading.current_thread().name] = n
+
+    def count(self, thread: str | None) -> int:
+        return self.counts.get(thread or "", FRESH_THREAD_COUNT)
+
+
+class Answer:
+    """A job that, like a generated answer, fits its threads before each step it is told to take."""
+
+    def __init__(self) -> None:
+        self.thread: str | None = None
+        self.started = threading.Event()
+        self._steps: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._stepped: queue.Queue[None] = queue.Queue()
+
+    def __call__(self) -> None:
+        self.thread = threading.current_thread().name
+        self.started.set()
+        while (action := self._steps.get()) is not None:
+            action()
+            fit_threads()
+            self._stepped.put(None)
+
+    def start_in(self, pool: GenerationPool) -> Answer:
+        self.future = pool.submit(self)
+        assert self.started.wait(5)
+        return self
+
+    def step(self, action: Callable[[], None] = lambda: None) -> None:
+        self._steps.put(action)
+        self._stepped.get(timeout=5)
+
+    def finish(self) -> None:
+        self._steps.put(None)
+        self.future.result(timeout=5)
+
+
+def pool_with(threads: Threads, workers: int, queue: int) -> GenerationPool:
+    return GenerationPool(
+        workers, queue, threads=2, get_threads=threads.get, set_threads=threads.set
+    )
+
+
+def test_share_follows_running_jobs() -> None:
+    threads = Threads()
+    pool = pool_with(threads, workers=2, queue=2)
+    first = Answer().start_in(pool)
+    assert threads.count(first.thread) == 2  # alone: every core
+
+    second = Answer().start_in(pool)
+    first.step()
+    assert [threads.count(first.thread), threads.count(second.thread)] == [1, 1]  # a core each
+
+    second.finish()
+    first.step()
+    assert threads.count(first.thread) == 2  # alone again: takes the core back
+    first.finish()
+    assert pool.running == 0
+    pool.shutdown()
+
+
+def test_threads_are_set_only_when_the_share_changes() -> None:
+    threads = Threads()
+    pool = pool_with(threads, workers=1, queue=1)
+    running = Answer().start_in(pool)
+    waiting = Answer()
+    waiting.future = pool.submit(waiting)  # queued, not running: it takes no share
+    for _ in range(3):
+        running.step()
+    assert threads.calls == [(running.thread, 2)]
+    running.finish()
+    assert waiting.started.wait(5)
+    waiting.finish()
+    assert threads.calls == [(running.thread, 2)]  # the next job on that thread: nothing to set
+    pool.shutdown()
+
+
+def test_a_count_reset_by_another_library_is_set_again() -> None:
+    threads = Threads()
+    pool = pool_with(threads, workers=2, queue=0)
+    first = Answer().start_in(pool)
+    first.step(lambda: threads.reset_here(1))
+    assert threads.calls == [(first.thread, 2)] * 2  # torch reports 1: set 2 again
+
+    second = Answer().start_in(pool)
+    first.step(lambda: threads.reset_here(1))  # reports the new share, but MKL would still be at 2
+    assert threads.calls[-1] == (first.thread, 1)
+    first.finish()
+    second.finish()
+    pool.shutdown()
+
+
+def test_never_below_one_thread() -> None:
+    threads = Threads()
+    pool = pool_with(threads, workers=3, queue=0)
+    answers = [Answer().start_in(pool) for _ in range(3)]
+    for answer in answers:
+        answer.step()
+    assert [threads.count(answer.thread) for answer in answers] == [1, 1, 1]
+    for answer in answers:
+        answer.finish()
+    assert thread_share(1, 2) == 1
+    assert thread_share(2, 0) == 2
+    pool.shutdown()
+
+
+def test_fit_threads_outside_a_pool_job_does_nothing() -> None:
+    threads = Threads()
+    pool = pool_with(threads, workers=1, queue=0)
+    fit_threads()  # e.g. ``specialist ask --local``: torch keeps the count it has
+    pool.submit(lambda: None).result(timeout=5)
+    fit_threads()
+    assert len(threads.calls) == 1  # the job's own worker, at its start
+    assert threading.current_thread().name not in threads.counts
+    pool.shutdown()
