@@ -54,6 +54,11 @@ def register_eval(kinds: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="question order seed (default 0)")
     parser.add_argument("--top-k", type=positive, default=4, help="passages per question")
     parser.add_argument("--max-new-tokens", type=positive, default=64, help="answer length cap")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="reuse the finished systems of an interrupted run in --out (same data and options)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -74,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         top_k=args.top_k,
         max_new_tokens=args.max_new_tokens,
         split_file=args.split_file,
+        resume=args.resume,
     )
     evaluate_all(settings, data, out, options)
     console = Console()

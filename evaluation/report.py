@@ -20,7 +20,7 @@ def _cell(value: Any) -> str:
     if value is None:
         return "—"
     if isinstance(value, float):
-        return f"{value:.2f}"
+        return f"{value:.3f}" if 0 < abs(value) < 1 else f"{value:.2f}"
     return str(value)
 
 

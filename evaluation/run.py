@@ -15,9 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from evaluation.checkpoint import Checkpoint
 from evaluation.data import BEIR_SPLIT, EvalData, beir_subset, data_hashes, heldout_questions
 from evaluation.plots import draw_all
 from evaluation.qa import (
+    Answer,
     answer_all,
     gold_retrieved,
     qa_index,
@@ -30,6 +32,7 @@ from evaluation.summaries import score_summaries, summary_items
 from evaluation.systems import MODEL_KINDS, SYSTEMS, load_system_model
 from retrieval.evaluate import evaluate_beir, load_beir_queries
 from specialist.adapters import AdapterRegistry
+from specialist.errors import UserError
 from specialist.settings import Settings
 from specialist.versions import atomic_write_text
 
@@ -48,6 +51,14 @@ class Options:
     max_new_tokens: int = 64
     batch_size: int = 8
     split_file: Path | None = None
+    resume: bool = False
+
+
+def options_record(options: Options) -> dict[str, Any]:
+    """The options as JSON values (``resume`` left out: it does not change any number)."""
+    record = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()}
+    record.pop("resume")
+    return record
 
 
 def evaluate_all(settings: Settings, data: EvalData, out: Path, options: Options) -> dict[str, Any]:
@@ -63,6 +74,8 @@ def evaluate_all(settings: Settings, data: EvalData, out: Path, options: Options
         beir = beir_subset(data.beir, options.limit, settings.home / "eval-data")
     load_beir_queries(beir, BEIR_SPLIT)
     version = options.adapter or AdapterRegistry(settings).current()
+    if version is None:
+        raise UserError("there is no adapter to evaluate; train one or pass --adapter VERSION")
     torch.manual_seed(options.seed)
 
     retrieval = evaluate_beir(settings, beir, BEIR_SPLIT)
@@ -70,48 +83,72 @@ def evaluate_all(settings: Settings, data: EvalData, out: Path, options: Options
     withheld = min(options.withheld, len(heldout.questions))
     retrieved = retrieve_all(index, heldout.questions, options.top_k, withheld)
 
-    answers: dict[str, list] = {}
-    qa_systems: dict[str, dict[str, float]] = {}
+    fingerprint = {
+        **options_record(options),
+        "data": {name: entry["sha256"] for name, entry in hashes.items()},
+        "adapter_version": version,
+        "model": [settings.base_model, settings.serve_dtype],
+        "policy": [settings.min_relevance, settings.passage_words, settings.prompt_token_budget],
+    }
+    checkpoint = Checkpoint(out, fingerprint, options.resume)
+    answers: dict[str, list[Answer]] = {}
+    withheld_scores: dict[str, float] = {}
     summaries: dict[str, dict[str, float]] = {}
-    adapter_version = None
     for kind in MODEL_KINDS:
-        specialist = load_system_model(settings, kind == "specialist", version)
-        adapter_version = specialist.adapter_version or adapter_version
-        for system in (s for s in SYSTEMS if s.adapter == (kind == "specialist")):
-            answers[system.key] = answer_all(
-                specialist,
-                heldout.questions,
-                retrieved if system.retrieval else None,
-                options.max_new_tokens,
-                settings,
-                system.key,
-            )
-            qa_systems[system.key] = summarize_answers(answers[system.key])
-            if system.retrieval:
-                qa_systems[system.key]["abstention_withheld"] = withheld_abstention(
+        systems = [s for s in SYSTEMS if s.adapter == (kind == "specialist")]
+        parts = [s.key for s in systems] + [f"summaries:{kind}"]
+        specialist = None
+        if not all(checkpoint.has(part) for part in parts):
+            specialist = load_system_model(settings, kind == "specialist", version)
+        for system in systems:
+            if not checkpoint.has(system.key):
+                found = retrieved if system.retrieval else None
+                done = answer_all(
                     specialist,
                     heldout.questions,
-                    retrieved,
+                    found,
                     options.max_new_tokens,
                     settings,
-                    f"{system.key} withheld",
+                    system.key,
                 )
-        summaries[kind] = score_summaries(
-            specialist, documents, options.max_new_tokens, options.batch_size, f"summarize {kind}"
-        )
+                abstention = None
+                if system.retrieval:
+                    abstention = withheld_abstention(
+                        specialist,
+                        heldout.questions,
+                        retrieved,
+                        options.max_new_tokens,
+                        settings,
+                        f"{system.key} withheld",
+                    )
+                checkpoint.save(system.key, done, abstention_withheld=abstention)
+            answers[system.key] = checkpoint.answers(system.key)
+            withheld_scores[system.key] = checkpoint.value(system.key, "abstention_withheld")
+        if not checkpoint.has(f"summaries:{kind}"):
+            scores = score_summaries(
+                specialist,
+                documents,
+                options.max_new_tokens,
+                options.batch_size,
+                f"summarize {kind}",
+            )
+            checkpoint.save(f"summaries:{kind}", scores=scores)
+        summaries[kind] = checkpoint.value(f"summaries:{kind}", "scores")
         del specialist
         gc.collect()
+    qa_systems = {key: summarize_answers(values) for key, values in answers.items()}
+    for key, abstention in withheld_scores.items():
+        if abstention is not None:
+            qa_systems[key]["abstention_withheld"] = abstention
 
     report: dict[str, Any] = {
         "kind": "eval-all",
         "created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "systems": {s.key: s.label for s in SYSTEMS},
         "config": {
-            **{k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()},
-            "adapter_version": adapter_version,
-            "adapter_folder": str(AdapterRegistry(settings).path(adapter_version))
-            if adapter_version
-            else None,
+            **options_record(options),
+            "adapter_version": version,
+            "adapter_folder": str(AdapterRegistry(settings).path(version)),
             "base_model": settings.base_model,
             "serve_dtype": settings.serve_dtype,
             "threads": settings.threads,
@@ -159,10 +196,11 @@ def evaluate_all(settings: Settings, data: EvalData, out: Path, options: Options
     atomic_write_text(out / "report.json", json.dumps(report, indent=2) + "\n")
     atomic_write_text(out / "report.md", render_report(report))
     atomic_write_text(out / "answers.jsonl", answer_lines(heldout.questions, answers))
+    checkpoint.path.unlink(missing_ok=True)
     return report
 
 
-def answer_lines(questions: list, answers: dict[str, list]) -> str:
+def answer_lines(questions: list, answers: dict[str, list[Answer]]) -> str:
     """Every question with each system's answer and its scores, one JSON object per line."""
     lines = []
     for n, question in enumerate(questions):
