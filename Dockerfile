@@ -31,6 +31,7 @@ COPY --chown=app:app specialist ./specialist
 COPY --chown=app:app retrieval ./retrieval
 COPY --chown=app:app training ./training
 COPY --chown=app:app service ./service
+COPY --chown=app:app evaluation ./evaluation
 COPY --chown=app:app corpora ./corpora
 COPY --chown=app:app adapters ./adapters
 COPY --chown=app:app configs ./configs

@@ -27,6 +27,16 @@ def test_dockerfile_runs_as_non_root_with_healthcheck_and_make_run_command() -> 
     assert "$(BIN)/specialist serve" in (ROOT / "Makefile").read_text()
 
 
+def test_docker_image_holds_every_package_the_cli_imports() -> None:
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"
+    ]["find"]["include"]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for pattern in packages:
+        name = pattern.rstrip("*")
+        assert f"COPY --chown=app:app {name} ./{name}\n" in dockerfile, name
+
+
 def test_dependencies_are_pinned_and_torch_is_the_cpu_version() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     for requirement in project["dependencies"]:
