@@ -92,7 +92,7 @@ def evaluate_all(settings: Settings, data: EvalData, out: Path, options: Options
     }
     checkpoint = Checkpoint(out, fingerprint, options.resume)
     answers: dict[str, list[Answer]] = {}
-    withheld_scores: dict[str, float] = {}
+    withheld_scores: dict[str, float | None] = {}
     summaries: dict[str, dict[str, float]] = {}
     for kind in MODEL_KINDS:
         systems = [s for s in SYSTEMS if s.adapter == (kind == "specialist")]
