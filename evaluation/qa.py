@@ -9,7 +9,6 @@ the answer withheld: the right reply then is the template's "the documents do no
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,12 +55,12 @@ class Answer:
     citation_correct: bool | None
 
 
-def qa_index(settings: Settings, squad: Path) -> HybridIndex:
+def qa_index(settings: Settings, squad: Path, squad_sha256: str) -> HybridIndex:
     """Index the SQuAD file's articles as Markdown into scratch folders under the home.
 
     Both folders are keyed by the file's hash; a second run reuses every embedding.
     """
-    key = hashlib.sha256(squad.read_bytes()).hexdigest()[:10]
+    key = squad_sha256[:10]
     docs = settings.home / "eval-data" / f"qa-{key}"
     root = settings.home / "eval-indexes" / f"qa-{key}"
     write_xquad_corpus(squad, docs)

@@ -79,7 +79,7 @@ def evaluate_all(settings: Settings, data: EvalData, out: Path, options: Options
     torch.manual_seed(options.seed)
 
     retrieval = evaluate_beir(settings, beir, BEIR_SPLIT)
-    index = qa_index(settings, data.squad)
+    index = qa_index(settings, data.squad, hashes["squad"]["sha256"])
     withheld = min(options.withheld, len(heldout.questions))
     retrieved = retrieve_all(index, heldout.questions, options.top_k, withheld)
 

@@ -194,7 +194,7 @@ def grounded_answer(
     )
     prompt = build_prompt(specialist.tokenizer, question, passages)
     pieces: list[str] = []
-    fit_threads()  # the search may have reset this thread's count (FAISS shares torch's OpenMP)
+    fit_threads()  # other answers may have started or finished during retrieval
     for piece in stream_tokens(
         specialist.model, specialist.tokenizer, prompt, max_new_tokens, stop
     ):

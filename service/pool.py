@@ -56,8 +56,7 @@ class GenerationPool:
     Each running job gets ``thread_share(threads, running jobs)`` torch threads. torch's thread
     count belongs to the OS thread that sets it (OpenMP and MKL keep it per thread), so one thread
     cannot change another's: each worker applies its share itself, when its job starts and
-    whenever the job calls :func:`fit_threads`. ``get_threads`` and ``set_threads`` are
-    injectable for tests.
+    whenever the job calls :func:`fit_threads`. ``set_threads`` is injectable for tests.
     """
 
     def __init__(
@@ -65,13 +64,11 @@ class GenerationPool:
         workers: int,
         queue: int,
         threads: int = 1,
-        get_threads: Callable[[], int] = torch.get_num_threads,
         set_threads: Callable[[int], None] = torch.set_num_threads,
     ) -> None:
         self.workers = workers
         self.capacity = workers + queue
         self.threads = threads
-        self._get_threads = get_threads
         self._set_threads = set_threads
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="generate")
         self._lock = threading.Lock()
@@ -95,14 +92,9 @@ class GenerationPool:
         return thread_share(self.threads, self._running)
 
     def fit_threads(self) -> None:
-        """Set the calling worker's torch threads to the current share, unless already set.
-
-        Set means this pool set it on this thread and torch still reports it: FAISS's
-        ``omp_set_num_threads(1)`` in a search changes torch's OpenMP count on that thread too,
-        but not MKL's, which torch keeps separately and does not report.
-        """
+        """Set the calling worker's torch threads to the current share, when it differs."""
         share = self.share()
-        if getattr(self._set_here, "threads", None) != share or self._get_threads() != share:
+        if getattr(self._set_here, "threads", None) != share:
             self._set_threads(share)
             self._set_here.threads = share
 

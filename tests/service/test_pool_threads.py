@@ -18,15 +18,8 @@ class Threads:
         self.calls: list[tuple[str, int]] = []
         self.counts: dict[str, int] = {}
 
-    def get(self) -> int:
-        return self.count(threading.current_thread().name)
-
     def set(self, n: int) -> None:
         self.calls.append((threading.current_thread().name, n))
-        self.reset_here(n)
-
-    def reset_here(self, n: int) -> None:
-        """What another library (FAISS) does to the count, without torch knowing."""
         self.counts[threading.current_thread().name] = n
 
     def count(self, thread: str | None) -> int:
@@ -65,9 +58,7 @@ class Answer:
 
 
 def pool_with(threads: Threads, workers: int, queue: int) -> GenerationPool:
-    return GenerationPool(
-        workers, queue, threads=2, get_threads=threads.get, set_threads=threads.set
-    )
+    return GenerationPool(workers, queue, threads=2, set_threads=threads.set)
 
 
 def test_share_follows_running_jobs() -> None:
@@ -101,21 +92,6 @@ def test_threads_are_set_only_when_the_share_changes() -> None:
     assert waiting.started.wait(5)
     waiting.finish()
     assert threads.calls == [(running.thread, 2)]  # the next job on that thread: nothing to set
-    pool.shutdown()
-
-
-def test_a_count_reset_by_another_library_is_set_again() -> None:
-    threads = Threads()
-    pool = pool_with(threads, workers=2, queue=0)
-    first = Answer().start_in(pool)
-    first.step(lambda: threads.reset_here(1))
-    assert threads.calls == [(first.thread, 2)] * 2  # torch reports 1: set 2 again
-
-    second = Answer().start_in(pool)
-    first.step(lambda: threads.reset_here(1))  # reports the new share, but MKL would still be at 2
-    assert threads.calls[-1] == (first.thread, 1)
-    first.finish()
-    second.finish()
     pool.shutdown()
 
 
