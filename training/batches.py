@@ -7,6 +7,7 @@ will see at serving time.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from training.data import Example
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
+
+log = logging.getLogger(__name__)
 
 IGNORE = -100
 """Label of tokens that carry no loss (the prompt and the padding)."""
@@ -41,6 +44,30 @@ def encode(example: Example, tokenizer: PreTrainedTokenizerBase, max_length: int
     if len(prompt) + len(answer) > max_length:
         return None
     return Encoded(input_ids=prompt + answer, prompt_length=len(prompt))
+
+
+def encode_fitting(
+    examples: Sequence[Example], tokenizer: PreTrainedTokenizerBase, max_length: int
+) -> tuple[list[Encoded], int]:
+    """The examples that fit in ``max_length`` tokens, and how many were left out.
+
+    Leaving out is loud on purpose: the longest examples are seldom a random sample (in RAFT data
+    they are the ones with most passages and a real answer), so dropping them silently skews
+    what the model learns.
+    """
+    encoded = [encode(example, tokenizer, max_length) for example in examples]
+    fitting = [e for e in encoded if e is not None]
+    dropped = len(encoded) - len(fitting)
+    if dropped:
+        log.warning(
+            "%d of %d examples (%.1f%%) are longer than max_seq_length=%d tokens and are left "
+            "out; raise max_seq_length in the config to keep them",
+            dropped,
+            len(encoded),
+            100 * dropped / len(encoded),
+            max_length,
+        )
+    return fitting, dropped
 
 
 def collate(items: Sequence[Encoded], pad_id: int) -> dict[str, torch.Tensor]:

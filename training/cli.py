@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     raft.add_argument("--xquad", type=Path, default=Path("../shared/data/xquad/xquad.en.json"))
     raft.add_argument("--out-dir", type=Path, required=True)
     raft.add_argument("--heldout-articles", type=int, default=12)
-    raft.add_argument("--no-answer-fraction", type=float, default=0.2)
+    raft.add_argument("--no-answer-fraction", type=float, default=0.1)
     raft.add_argument("--seed", type=int, default=1234)
     raft.set_defaults(handler=run_raft)
 

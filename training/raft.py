@@ -32,7 +32,7 @@ class RaftOptions:
     """How the examples are built."""
 
     heldout_articles: int = 12
-    no_answer_fraction: float = 0.2
+    no_answer_fraction: float = 0.1
     min_passages: int = 3
     max_passages: int = 4
     passage_words: int = 50

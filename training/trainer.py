@@ -34,7 +34,7 @@ from specialist.adapters import ADAPTER_CONFIG, METRICS, AdapterRegistry
 from specialist.errors import BusyError, UserError
 from specialist.models import BASE_MODELS, load_base_model
 from specialist.settings import Settings
-from training.batches import IGNORE, Encoded, batch_stream, collate, encode
+from training.batches import IGNORE, Encoded, batch_stream, collate, encode_fitting
 from training.config import TrainConfig
 from training.data import Example, read_examples, sha256_file
 from training.plot import plot_loss_curve
@@ -293,9 +293,7 @@ def _train_locked(
 
     torch.manual_seed(config.seed)
     base, tokenizer = load_base_model(settings.model_copy(update={"dtype": "float32"}))
-    encoded_all = [encode(e, tokenizer, config.max_seq_length) for e in examples]
-    encoded = [e for e in encoded_all if e is not None]
-    dropped = len(encoded_all) - len(encoded)
+    encoded, dropped = encode_fitting(examples, tokenizer, config.max_seq_length)
     train_set, dev_set = split_dev(encoded, config)
     model = make_peft_model(base, config)
     model.train()

@@ -71,6 +71,19 @@ def test_malformed_data_fails_with_file_and_line_and_leaves_no_adapter(make_home
     assert not list(settings.adapters_dir.glob(".tmp-*"))
 
 
+def test_examples_too_long_are_left_out_with_a_warning(base_model, caplog) -> None:
+    from training.batches import encode_fitting
+    from training.data import Example
+
+    _, tokenizer = base_model
+    short = Example(summary_request("#Person1#: Hi.\n#Person2#: Hello."), "They greet.")
+    long = Example(summary_request("#Person1#: " + "word " * 400), "One talks.")
+    with caplog.at_level("WARNING", logger="training.batches"):
+        fitting, dropped = encode_fitting([short, long, short], tokenizer, 160)
+    assert (len(fitting), dropped) == (2, 1)
+    assert "1 of 3 examples (33.3%) are longer than max_seq_length=160" in caplog.text
+
+
 def test_empty_dataset_is_a_clear_error(make_home, tmp_path) -> None:
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n")
