@@ -6,6 +6,8 @@ import queue
 import threading
 from collections.abc import Callable
 
+import pytest
+
 from service.pool import GenerationPool, fit_threads, thread_share
 
 FRESH_THREAD_COUNT = 1
@@ -91,7 +93,24 @@ def test_threads_are_set_only_when_the_share_changes() -> None:
     running.finish()
     assert waiting.started.wait(5)
     waiting.finish()
-    assert threads.calls == [(running.thread, 2)]  # the next job on that thread: nothing to set
+    # the next job runs on a thread of its own, which starts with torch's default: set it again
+    assert threads.calls == [(running.thread, 2), (waiting.thread, 2)]
+    pool.shutdown()
+
+
+def test_each_job_runs_on_a_thread_that_ends_with_it() -> None:
+    """A thread that ran torch keeps its OpenMP team until it ends, so jobs must not share one."""
+    pool = pool_with(Threads(), workers=1, queue=1)
+    ran_on = [pool.submit(threading.current_thread).result(timeout=5) for _ in range(2)]
+    assert ran_on[0] is not ran_on[1]
+    assert not any(thread.is_alive() for thread in ran_on)
+
+    def fails() -> None:
+        raise ValueError("bad question")
+
+    with pytest.raises(ValueError, match="bad question"):
+        pool.submit(fails).result(timeout=5)
+    assert pool.running == 0
     pool.shutdown()
 
 
