@@ -57,11 +57,11 @@ class OverloadedError(Exception):
 
 
 class GenerationPool:
-    """Runs jobs on ``workers`` threads with at most ``queue`` more waiting.
+    """Runs at most ``workers`` jobs at once, each on a thread of its own, with ``queue`` more waiting.
 
     Each running job gets ``thread_share(threads, running jobs)`` torch threads. torch's thread
     count belongs to the OS thread that sets it (OpenMP and MKL keep it per thread), so one thread
-    cannot change another's: each worker applies its share itself, when its job starts and
+    cannot change another's: each job's thread applies its share itself, when the job starts and
     whenever the job calls :func:`fit_threads`. ``set_threads`` is injectable for tests.
     """
 
