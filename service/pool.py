@@ -98,7 +98,7 @@ class GenerationPool:
         return thread_share(self.threads, self._running)
 
     def fit_threads(self) -> None:
-        """Set the calling worker's torch threads to the current share, when it differs."""
+        """Set the calling job thread's torch threads to the current share, when it differs."""
         share = self.share()
         if getattr(self._set_here, "threads", None) != share:
             self._set_threads(share)

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from specialist.settings import load_settings
+from training.raft import RaftOptions
 
 DATA_FORMATS = ("dialogsum", "document-summary")
 EVAL_MODELS = ("base", "adapter")
@@ -52,9 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     raft.add_argument("--xquad", type=Path, default=Path("../shared/data/xquad/xquad.en.json"))
     raft.add_argument("--out-dir", type=Path, required=True)
-    raft.add_argument("--heldout-articles", type=int, default=12)
-    raft.add_argument("--no-answer-fraction", type=float, default=0.1)
-    raft.add_argument("--seed", type=int, default=1234)
+    raft.add_argument("--heldout-articles", type=int, default=RaftOptions.heldout_articles)
+    raft.add_argument("--no-answer-fraction", type=float, default=RaftOptions.no_answer_fraction)
+    raft.add_argument("--seed", type=int, default=RaftOptions.seed)
     raft.set_defaults(handler=run_raft)
 
     adapters = subparsers.add_parser("adapters", help="list, activate or roll back LoRA adapters")
@@ -138,7 +139,7 @@ def run_rollback(_args: argparse.Namespace) -> int:
 
 def run_raft(args: argparse.Namespace) -> int:
     """Build RAFT train and held-out files from XQuAD."""
-    from training.raft import RaftOptions, build_raft
+    from training.raft import build_raft
 
     options = RaftOptions(
         heldout_articles=args.heldout_articles,
