@@ -1,8 +1,9 @@
 """Latency of /ask against a naive baseline, on the shipped XQuAD corpus.
 
-Ours: the real service (uvicorn in this process, streamed answers over loopback HTTP) with the
-current adapter merged, bf16 weights, the prompt token budget, the KV-cache streaming loop and a
-bounded generation pool that splits torch threads among the answers running. Baseline: the same
+Ours: the real service (``specialist serve`` in its own process, as users run it; answers streamed
+over loopback HTTP) with the current adapter merged, bf16 weights, the prompt token budget, the
+KV-cache streaming loop and a bounded generation pool that splits torch threads among the answers
+running. Baseline: the same
 model (adapter unmerged, float32) and the same prompt template over the same top-k passages (no
 budget), through a plain ``transformers.pipeline("text-generation")`` with torch's default
 threads; it cannot stream, so its time to first token is its total time. Both run 50 XQuAD
@@ -20,7 +21,8 @@ import json
 import os
 import platform
 import statistics
-import threading
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,6 +34,7 @@ import httpx
 import torch
 
 from service.cli import parse_sse
+from service.fresh_thread import on_fresh_thread
 from service.pool import thread_share
 from specialist.settings import Settings, load_settings
 
@@ -83,26 +86,23 @@ def run_concurrent(fn, questions: list[dict], concurrency: int) -> tuple[list[di
 # --- ours: the real service over HTTP -------------------------------------------------------
 
 
-def start_service(settings: Settings):
-    """Run the app under uvicorn in a thread; returns (url, server, thread, app) once ready."""
-    import uvicorn
-
-    from service.app import create_app
-
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=8765, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = "http://127.0.0.1:8765"
+def start_service(port: int) -> tuple[str, subprocess.Popen]:
+    """Run ``specialist serve`` in its own process, as users run it; returns (url, process)."""
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "specialist", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 900
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             if httpx.get(url + "/ready", timeout=5).status_code == 200:
-                return url, server, thread, app
+                return url, process
         except httpx.TransportError:
             pass
         time.sleep(0.5)
-    raise SystemExit("the service did not become ready")
+    process.terminate()
+    raise SystemExit("the service did not become ready (its log is above)")
 
 
 def ask_http(url: str, top_k: int, max_new_tokens: int):
@@ -269,17 +269,21 @@ def main() -> None:
         "--ablation", type=int, default=6, help="questions for the ablation (0: skip)"
     )
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--port", type=int, default=8765, help="for the service under test")
     parser.add_argument("--out", type=Path, default=RESULTS / "ask_bench.json")
     args = parser.parse_args()
 
     from retrieval.indexer import build_index
+    from retrieval.search import open_index
     from specialist.adapters import AdapterRegistry
+    from specialist.models import load_embedder
 
     settings = load_settings()
     questions = json.loads(QUESTIONS.read_text())["questions"][: args.questions]
     # Always (incrementally) index: an index built with other chunking or BM25 settings would
-    # make the benchmark measure stale retrieval. Unchanged files cost nothing.
-    print(build_index(settings, settings.docs_dirs[0]).summary())
+    # make the benchmark measure stale retrieval. Unchanged files cost nothing. On a thread of
+    # its own, like the service's reindexing, so no OpenMP team outlives it.
+    print(on_fresh_thread(lambda: build_index(settings, settings.docs_dirs[0])).summary())
     adapter = AdapterRegistry(settings).current()
     print(
         f"adapter: {adapter or 'none (base model only)'}; threads {settings.threads} "
@@ -311,17 +315,19 @@ def main() -> None:
         "rows": {},
     }
 
-    url, server, thread, app = start_service(settings)
-    ask = ask_http(url, args.top_k, args.max_new_tokens)
-    ask(questions[0])  # warm-up: first-call allocations are not what users see
-    for c in args.concurrency:
-        rows, wall = run_concurrent(ask, questions, c)
-        results["ours"][f"c{c}"] = summarize(rows, wall)
-        results["rows"][f"ours_c{c}"] = rows
-        print(f"ours c={c}: {results['ours'][f'c{c}']}", flush=True)
-    index = app.state.runtime.serving.index
-    server.should_exit = True
-    thread.join(30)
+    url, service = start_service(args.port)
+    try:
+        ask = ask_http(url, args.top_k, args.max_new_tokens)
+        ask(questions[0])  # warm-up: first-call allocations are not what users see
+        for c in args.concurrency:
+            rows, wall = run_concurrent(ask, questions, c)
+            results["ours"][f"c{c}"] = summarize(rows, wall)
+            results["rows"][f"ours_c{c}"] = rows
+            print(f"ours c={c}: {results['ours'][f'c{c}']}", flush=True)
+    finally:
+        service.terminate()
+        service.wait(60)
+    index = open_index(settings, load_embedder(settings))
 
     if not args.skip_baseline:
         generator, _ = naive_pipeline(settings)

@@ -8,11 +8,7 @@ The cores are split among the jobs *running*, not among the workers: a lone answ
 torch thread, two at once use half each, so an idle core is never wasted and busy cores are never
 oversubscribed (workers that each use every core slow each other down several times over).
 
-Each job runs on a thread of its own that ends with it. OpenMP keeps a team of helper threads for
-every thread that has run a multi-threaded torch op, for as long as that thread lives; once it
-manages more threads than there are cores, libgomp stops spin-waiting and its helpers sleep and
-wake at every parallel region, which made decoding ~1.4x slower per token in long-lived workers.
-A thread that ends releases its team, so only the jobs running hold one.
+Each job runs on a thread of its own that ends with it (:mod:`service.fresh_thread` says why).
 """
 
 from __future__ import annotations
@@ -25,6 +21,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 import torch
+
+from service.fresh_thread import on_fresh_thread
 
 T = TypeVar("T")
 
@@ -137,23 +135,13 @@ class GenerationPool:
 
     def _on_own_thread(self, job: Callable[[], T]) -> T:
         """Run ``job`` on a new thread that ends with it, so its OpenMP team ends too."""
-        outcome: list[T] = []
-        failure: list[BaseException] = []
 
-        def run() -> None:
+        def run() -> T:
             _worker.pool = self
-            try:
-                self.fit_threads()
-                outcome.append(job())
-            except BaseException as exc:
-                failure.append(exc)
+            self.fit_threads()
+            return job()
 
-        thread = threading.Thread(target=run, name=f"{threading.current_thread().name}-job")
-        thread.start()
-        thread.join()
-        if failure:
-            raise failure[0]
-        return outcome[0]
+        return on_fresh_thread(run, name=f"{threading.current_thread().name}-job")
 
     def _release(self) -> None:
         with self._lock:

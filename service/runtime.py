@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from service.fresh_thread import on_fresh_thread
 from service.jobs import ReindexJobs
 from service.metrics import Metrics
 from specialist.errors import UserError
@@ -142,7 +143,10 @@ class Runtime:
         """Index ``folder`` into a new version and serve it (runs in the reindex worker)."""
         from retrieval.indexer import build_index
 
-        report = build_index(self.settings, folder, progress=False, embedder=self.embedder)
+        report = on_fresh_thread(
+            lambda: build_index(self.settings, folder, progress=False, embedder=self.embedder),
+            name="reindex-embed",
+        )
         self.reload_index()
         return report
 
@@ -174,10 +178,16 @@ class Runtime:
                 f"service runs {self.settings.base_model!r}"
             )
         with self._swap_lock:
-            specialist = load_serving_specialist(self.settings, version)
+            specialist = self._load_specialist(version)
             registry.activate(version)
             self._set(specialist=specialist)
         return specialist
+
+    def _load_specialist(self, version: str | None) -> Specialist:
+        """Load an adapter while serving, on a thread that ends after (answers stay fast)."""
+        return on_fresh_thread(
+            lambda: load_serving_specialist(self.settings, version), name="adapter-load"
+        )
 
     def _set(self, **parts: object) -> None:
         """Replace the snapshot (one reference assignment) and update the gauges."""
@@ -221,7 +231,7 @@ class Runtime:
             if version == self.serving.specialist.adapter_version:
                 return
             try:
-                self._set(specialist=load_serving_specialist(self.settings, version))
+                self._set(specialist=self._load_specialist(version))
             except UserError as exc:
                 self._failed_adapter = version
                 log.error("not switching to adapter %s: %s", version, exc)

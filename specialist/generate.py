@@ -45,6 +45,8 @@ def stream_tokens(
     """Yield the answer to ``prompt`` piece by piece (greedy), stopping early when ``stop`` is set.
 
     Generation also ends at the first blank line after some text (:data:`PARAGRAPH_END`).
+    Only the last position's logits are computed: the prompt's other ~600 rows of vocabulary
+    scores would cost a large matrix product and, in float32, ~100 MB per answer for nothing.
     """
     input_ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).input_ids
     stops = stop_token_ids(model, tokenizer)
@@ -55,7 +57,7 @@ def stream_tokens(
     for _ in range(max_new_tokens):
         if stop is not None and stop.is_set():
             return
-        output = model(input_ids=step_input, past_key_values=past, use_cache=True)
+        output = model(input_ids=step_input, past_key_values=past, use_cache=True, logits_to_keep=1)
         past = output.past_key_values
         next_id = int(output.logits[0, -1].argmax())
         if next_id in stops:

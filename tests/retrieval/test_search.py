@@ -1,6 +1,10 @@
-"""Hybrid search: exact identifiers that dense search misses, filters, hit fields."""
+"""Hybrid search: exact identifiers that dense search misses, filters, hit fields, threads."""
 
 from __future__ import annotations
+
+import threading
+
+import torch
 
 from retrieval.indexer import build_index
 from retrieval.search import open_index
@@ -52,3 +56,23 @@ def test_hnsw_above_threshold(settings, embedder, corpus, index_root):
     index = open_index(approximate, embedder, root=index_root)
     assert index.meta["dense_index"] == "IndexHNSWFlat"
     assert index.retrieve("Moon landing astronauts", k=1, mode="dense")[0].source == "space.md"
+
+
+def test_dense_search_gives_the_caller_its_thread_count_back(
+    settings, embedder, corpus, index_root
+):
+    """faiss's OpenMP calls land in torch's runtime: a query pinned to one thread must not leave
+    the answer generated next on the same thread with one torch thread."""
+    build_index(settings, corpus, progress=False, embedder=embedder, root=index_root)
+    index = open_index(settings, embedder, root=index_root)
+    seen: list[int] = []
+
+    def search_on_two_threads() -> None:
+        torch.set_num_threads(2)
+        index.retrieve("Moon landing astronauts", k=1, mode="dense")
+        seen.append(torch.get_num_threads())
+
+    worker = threading.Thread(target=search_on_two_threads)
+    worker.start()
+    worker.join()
+    assert seen == [2]
