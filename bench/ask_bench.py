@@ -3,12 +3,11 @@
 Ours: the real service (``specialist serve`` in its own process, as users run it; answers streamed
 over loopback HTTP) with the current adapter merged, bf16 weights, the prompt token budget, the
 KV-cache streaming loop and a bounded generation pool that splits torch threads among the answers
-running. Baseline: the same
-model (adapter unmerged, float32) and the same prompt template over the same top-k passages (no
-budget), through a plain ``transformers.pipeline("text-generation")`` with torch's default
-threads; it cannot stream, so its time to first token is its total time. Both run 50 XQuAD
-questions at concurrency 1 and 4. An ablation on a few questions then switches our optimizations
-on one at a time.
+running. Baseline: the same model (adapter unmerged, float32) and the same prompt template over the
+same top-k passages (no budget), through a plain ``transformers.pipeline("text-generation")`` with
+torch's default threads; it cannot stream, so its time to first token is its total time. Both
+run 50 XQuAD questions at concurrency 1 and 4. An ablation on a few questions then switches our
+optimizations on one at a time.
 
     .venv/bin/python bench/ask_bench.py            # full run, writes bench/results/ask_bench.json
     .venv/bin/python bench/ask_bench.py --questions 8 --concurrency 1   # quick look
