@@ -17,7 +17,7 @@ from pathlib import Path
 
 from retrieval import artifacts
 from retrieval.indexer import build_index
-from retrieval.loaders import BEIR_CORPUS_NAME
+from retrieval.loaders import BEIR_CORPUS_NAME, jsonl_lines
 from retrieval.metrics import dedupe, score_run
 from retrieval.search import HybridIndex, Ranking, lexical_rank, open_index, rrf
 from specialist.errors import UserError
@@ -55,16 +55,23 @@ def load_beir_queries(beir: Path, split: str) -> BeirQueries:
                 f"{beir} is not a BEIR dataset with split {split!r}: {needed} is missing"
             )
     qrels: dict[str, dict[str, int]] = {}
-    for line in qrels_path.read_text().splitlines()[1:]:
+    for _, line in list(jsonl_lines(qrels_path.read_text(encoding="utf-8-sig")))[1:]:
         parts = line.split("\t")
         if len(parts) == 3 and parts[2].strip().lstrip("-").isdigit():
             qrels.setdefault(parts[0], {})[parts[1]] = int(parts[2])
     queries = {}
-    for line in (beir / "queries.jsonl").read_text().splitlines():
-        if line.strip():
+    queries_path = beir / "queries.jsonl"
+    for number, line in jsonl_lines(queries_path.read_text(encoding="utf-8-sig")):
+        try:
             record = json.loads(line)
-            if str(record["_id"]) in qrels:
-                queries[str(record["_id"])] = record["text"]
+            query_id, text = str(record["_id"]), str(record["text"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UserError(
+                f"{queries_path} line {number} is not a query with _id and text "
+                f"({type(exc).__name__})"
+            ) from None
+        if query_id in qrels:
+            queries[query_id] = text
     if not queries:
         raise UserError(f"no query of {qrels_path} appears in {beir / 'queries.jsonl'}")
     return BeirQueries(queries, qrels)

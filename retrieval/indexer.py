@@ -7,13 +7,23 @@ embedding (a renamed file, an unchanged paragraph of an edited file) reuses it. 
 lose their chunks. An unchanged folder writes nothing. Every build goes through
 :class:`~specialist.versions.VersionStore`: one writer at a time, a new folder switched in with
 ``os.replace``, so killing the indexer at any point leaves the previous version served.
+
+The folder being indexed is a boundary. It is resolved once (so a root that is itself a link, or a
+path with ``..``, names its real folder), and every file and folder below it is checked against
+that resolved root: a symbolic link is skipped and reported, unless ``SPECIALIST_FOLLOW_LINKS`` is
+on and its target lies inside the root (and is not hidden, not the home folder, not a loop). A
+target outside the root is refused either way. A file is read only if the opened file is still the
+one the scan checked (same device and inode; with following off, opened with ``O_NOFOLLOW``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import logging
 import os
+import stat as stat_mod
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +42,18 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 log = logging.getLogger(__name__)
+
+LINK_OUTSIDE = "symbolic link to a path outside the document root, not followed"
+LINK_NOT_FOLLOWED = "symbolic link, not followed (SPECIALIST_FOLLOW_LINKS is off)"
+LINK_EXCLUDED = "symbolic link to a hidden or excluded path, not followed"
+LINK_LOOP = "symbolic link to a folder that contains it, not followed"
+LINK_BROKEN = "broken symbolic link"
+NOT_REGULAR = "not a regular file"
+REPLACED = "replaced while indexing (by another file or a link), not read"
+
+
+class _ReplacedError(Exception):
+    """The path no longer names the file the scan checked."""
 
 
 @dataclass
@@ -167,10 +189,12 @@ class _Build:
         files = self._scan()
         from tqdm import tqdm
 
-        for rel, path, stat in tqdm(files, desc="scanning", unit="file", disable=not self.progress):
+        for rel, path, stat, refused in tqdm(
+            files, desc="scanning", unit="file", disable=not self.progress
+        ):
             entry = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": None}
             old = old_manifest.get(rel)
-            reason = self._precheck(path, stat)
+            reason = refused or self._precheck(path, stat)
             if reason:
                 manifest[rel] = {**entry, "skipped": reason}
                 report.skipped.append((rel, reason))
@@ -182,10 +206,17 @@ class _Build:
                 self._keep(rel, old, previous, kept_rows, report)
                 continue
             try:
-                data = path.read_bytes()
+                data = self._read(path, stat)
+            except _ReplacedError:
+                reason = REPLACED
             except OSError as exc:
-                manifest[rel] = {**entry, "skipped": f"unreadable ({exc.strerror or exc})"}
-                report.skipped.append((rel, manifest[rel]["skipped"]))
+                reason = REPLACED if exc.errno == errno.ELOOP else None
+                reason = reason or f"unreadable ({exc.strerror or exc})"
+            else:
+                reason = None if len(data) <= self.max_bytes else self._too_large()
+            if reason:
+                manifest[rel] = {**entry, "skipped": reason}
+                report.skipped.append((rel, reason))
                 stats_changed = True
                 continue
             entry["sha256"] = hashlib.sha256(data).hexdigest()
@@ -194,8 +225,11 @@ class _Build:
                 manifest[rel] = {**old, **entry}
                 self._keep(rel, old, previous, kept_rows, report)
                 continue
-            chunks, reason = self._chunk(path, rel, data)
+            chunks, reason, problems = self._chunk(path, rel, data)
             manifest[rel] = {**entry, "skipped": reason}
+            if problems:
+                manifest[rel]["problems"] = problems
+                report.skipped.extend((rel, problem) for problem in problems)
             if reason:
                 report.skipped.append((rel, reason))
             else:
@@ -251,33 +285,101 @@ class _Build:
         log.info("%s", report.summary())
         return report
 
-    def _scan(self) -> list[tuple[str, Path, os.stat_result]]:
-        """Every regular file below the folder (hidden files and folders excluded), sorted."""
-        found = []
-        home = self.settings.home
-        for dirpath, dirnames, filenames in os.walk(self.folder):
+    def _scan(self) -> list[tuple[str, Path, os.stat_result, str | None]]:
+        """Every regular file below the folder, sorted, each with a reason to refuse it or None.
+
+        Hidden files and folders and the home folder are left out silently. Symbolic links and
+        anything that resolves outside the (resolved) folder come with the reason they are refused.
+        """
+        found: list[tuple[str, Path, os.stat_result, str | None]] = []
+        root, home = self.folder, self.settings.home
+        follow = self.settings.follow_links
+        # the real folders on the way to each walked folder: a followed link must not lead back
+        chains: dict[str, frozenset[Path]] = {str(root): frozenset({root})}
+
+        def refuse(path: Path, reason: str) -> None:
+            with contextlib.suppress(OSError):  # vanished since it was listed
+                found.append((path.relative_to(root).as_posix(), path, path.lstat(), reason))
+
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=follow):
             base = Path(dirpath)
-            dirnames[:] = sorted(
-                d for d in dirnames if not d.startswith(".") and (base / d).resolve() != home
-            )
+            chain = chains.pop(dirpath, frozenset({root}))
+            kept = []
+            for name in sorted(dirnames):
+                path = base / name
+                real = Path(os.path.realpath(path))  # never raises, even on a loop
+                if name.startswith(".") or real == home:
+                    continue
+                reason = self._outside(real)
+                if not reason and path.is_symlink():
+                    reason = self._link_reason(real) or (LINK_LOOP if real in chain else None)
+                if reason:
+                    refuse(path, reason)
+                    continue
+                kept.append(name)
+                chains[str(path)] = chain | {real}
+            dirnames[:] = kept
             for name in filenames:
                 if name.startswith("."):
                     continue
                 path = base / name
+                real = Path(os.path.realpath(path))  # never raises, even on a loop
+                reason = self._outside(real)
+                if not reason and path.is_symlink():
+                    reason = self._link_reason(real)
+                if reason:
+                    refuse(path, reason)
+                    continue
                 try:
                     stat = path.stat()
                 except OSError:
+                    continue  # vanished since it was listed: treated as deleted
+                if not stat_mod.S_ISREG(stat.st_mode):
+                    refuse(path, NOT_REGULAR)
                     continue
-                if path.is_file():
-                    found.append((path.relative_to(self.folder).as_posix(), path, stat))
+                found.append((path.relative_to(root).as_posix(), path, stat, None))
         return sorted(found, key=lambda item: item[0])
+
+    def _outside(self, real: Path) -> str | None:
+        """Why a resolved path may not be read: it lies outside the folder being indexed."""
+        return None if real.is_relative_to(self.folder) else LINK_OUTSIDE
+
+    def _link_reason(self, real: Path) -> str | None:
+        """Why a link whose (resolved, inside the root) target is ``real`` is not followed."""
+        if not self.settings.follow_links:
+            return LINK_NOT_FOLLOWED
+        hidden = any(part.startswith(".") for part in real.relative_to(self.folder).parts)
+        if hidden or real.is_relative_to(self.settings.home):
+            return LINK_EXCLUDED
+        if not real.exists():
+            return LINK_BROKEN
+        return None
+
+    def _read(self, path: Path, stat: os.stat_result) -> bytes:
+        """The bytes of the file the scan checked (at most one byte over the size limit).
+
+        Without link following the last component is opened with ``O_NOFOLLOW``; either way the
+        opened file must have the scanned device and inode, so a file swapped for a link (or a
+        folder swapped for one) after the scan is never read.
+        """
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+        if not self.settings.follow_links:
+            flags |= getattr(os, "O_NOFOLLOW", 0)
+        with os.fdopen(os.open(path, flags), "rb") as handle:
+            opened = os.fstat(handle.fileno())
+            if (opened.st_dev, opened.st_ino) != (stat.st_dev, stat.st_ino):
+                raise _ReplacedError(path)
+            return handle.read(self.max_bytes + 1)
+
+    def _too_large(self) -> str:
+        return f"larger than the {self.settings.max_file_mb:g} MB limit"
 
     def _precheck(self, path: Path, stat: os.stat_result) -> str | None:
         """Reasons to skip a file that need no reading."""
         if not is_supported(path):
             return f"unsupported file type {path.suffix.lower() or '(no extension)'}"
         if stat.st_size > self.max_bytes:
-            return f"larger than the {self.settings.max_file_mb:g} MB limit"
+            return self._too_large()
         return None
 
     def _keep(
@@ -288,6 +390,7 @@ class _Build:
         kept_rows: dict[str, list[int]],
         report: IndexReport,
     ) -> None:
+        report.skipped.extend((rel, problem) for problem in old.get("problems", []))
         if old.get("skipped"):
             report.skipped.append((rel, old["skipped"]))
             return
@@ -295,20 +398,24 @@ class _Build:
         kept_rows[rel] = previous.rows_by_file.get(rel, [])
         report.files_unchanged += 1
 
-    def _chunk(self, path: Path, rel: str, data: bytes) -> tuple[list[Chunk], str | None]:
+    def _chunk(
+        self, path: Path, rel: str, data: bytes
+    ) -> tuple[list[Chunk], str | None, list[str]]:
+        """The file's chunks, or the reason it is skipped; and the records it had to leave out."""
+        problems: list[str] = []
         try:
-            documents = load_documents(path, rel, data)
+            documents = load_documents(path, rel, data, problems=problems)
         except SkipFile as exc:
-            return [], str(exc)
+            return [], str(exc), []
         except Exception as exc:  # a loader bug or a malformed file must not stop the run
             log.warning("could not load %s", rel, exc_info=True)
-            return [], f"could not be read ({type(exc).__name__})"
+            return [], f"could not be read ({type(exc).__name__})", []
         if self._chunker is None:
             self._chunker = Chunker(
                 self.embedder.tokenizer, self.settings.chunk_tokens, self.settings.chunk_overlap
             )
         chunks = self._chunker.chunk(documents, rel)
-        return (chunks, None) if chunks else ([], "no text")
+        return (chunks, None, problems) if chunks else ([], "no text", problems)
 
     def _assemble(
         self,

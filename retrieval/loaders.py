@@ -3,19 +3,23 @@
 Every loader returns :class:`Document` objects whose ``text`` is what chunk spans point into: the
 file's own text for ``.txt``/``.md``/``.rst``, the extracted visible text for HTML and PDF, and a
 record's text for a BEIR ``corpus.jsonl``. A file that cannot be read raises :class:`SkipFile` with
-a short reason, which the indexer lists in its report instead of aborting the run.
+a short reason, which the indexer lists in its report instead of aborting the run; a bad record of
+a ``corpus.jsonl`` is left out and reported by its line number, the other records are kept.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 BEIR_CORPUS_NAME = "corpus.jsonl"
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".rst")
 SUPPORTED_SUFFIXES = (*TEXT_SUFFIXES, ".html", ".htm", ".pdf")
+MAX_PROBLEMS = 10
+"""Bad records of one file reported one by one; the rest are counted in one more line."""
 
 
 class SkipFile(Exception):  # noqa: N818 - it is a signal, not a failure
@@ -47,10 +51,15 @@ def is_supported(path: Path) -> bool:
     return path.name == BEIR_CORPUS_NAME or path.suffix.lower() in SUPPORTED_SUFFIXES
 
 
-def load_documents(path: Path, source: str, data: bytes) -> list[Document]:
-    """Documents of the file ``path`` (relative name ``source``) whose bytes are ``data``."""
+def load_documents(
+    path: Path, source: str, data: bytes, *, problems: list[str] | None = None
+) -> list[Document]:
+    """Documents of the file ``path`` (relative name ``source``) whose bytes are ``data``.
+
+    Records left out of a file that is otherwise loaded are described in ``problems``.
+    """
     if path.name == BEIR_CORPUS_NAME:
-        return _load_beir(source, data)
+        return _load_beir(source, data, problems if problems is not None else [])
     suffix = path.suffix.lower()
     if suffix == ".pdf":
         return [_load_pdf(path, source, data)]
@@ -88,6 +97,18 @@ def _document(
         firsts = [h.split(" > ")[0] for h, _, _ in sections if h]
         title = firsts[0] if firsts else Path(source).stem.replace("_", " ").replace("-", " ")
     return Document(source, doc_id, title, text, kept)
+
+
+def jsonl_lines(text: str) -> Iterator[tuple[int, str]]:
+    """``(line number, line)`` of each non-blank line of JSON Lines text.
+
+    Lines end at ``\n`` only (a ``\r`` before it is dropped): ``str.splitlines`` would also break
+    at U+0085, U+2028 and U+2029, which are legal inside JSON strings.
+    """
+    for number, line in enumerate(text.split("\n"), 1):
+        line = line.removesuffix("\r")
+        if line.strip():
+            yield number, line
 
 
 def _whole_text(text: str) -> list[tuple[str, int, int]]:
@@ -193,22 +214,35 @@ def _load_pdf(path: Path, source: str, data: bytes) -> Document:
     return _document(source, source, text, _whole_text(text), str(meta_title or "") or None)
 
 
-def _load_beir(source: str, data: bytes) -> list[Document]:
-    """One document per line of a BEIR corpus (``_id``, ``title``, ``text``)."""
+def _load_beir(source: str, data: bytes, problems: list[str]) -> list[Document]:
+    """One document per line of a BEIR corpus (``_id``, ``title``, ``text``).
+
+    A line that is not such a record is left out and reported in ``problems``; the file is skipped
+    only when no line is a record with text.
+    """
     documents = []
-    for number, line in enumerate(_decode(data).splitlines(), 1):
-        if not line.strip():
-            continue
+    bad: list[int] = []
+    for number, line in jsonl_lines(_decode(data)):
         try:
             record = json.loads(line)
             doc_id, text = str(record["_id"]), str(record.get("text") or "")
-        except (ValueError, KeyError, TypeError):
-            raise SkipFile(f"line {number} is not a BEIR record with _id and text") from None
+        except (ValueError, KeyError, TypeError, AttributeError):
+            bad.append(number)
+            continue
         if text.strip():
             title = str(record.get("title") or "") or doc_id
             documents.append(
                 Document(f"{source}#{doc_id}", doc_id, title, text, (Section("", 0, len(text)),))
             )
     if not documents:
+        if bad:
+            more = f" (and {len(bad) - 1} more lines)" if len(bad) > 1 else ""
+            raise SkipFile(f"line {bad[0]} is not a BEIR record with _id and text{more}")
         raise SkipFile("no text")
+    problems.extend(
+        f"line {number} left out: not a BEIR record with _id and text"
+        for number in bad[:MAX_PROBLEMS]
+    )
+    if len(bad) > MAX_PROBLEMS:
+        problems.append(f"{len(bad) - MAX_PROBLEMS} more lines left out: not BEIR records")
     return documents

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(
         default=20.0, gt=0, description="Files above this size are skipped by the indexer."
     )
+    follow_links: bool = Field(
+        default=False,
+        description="Index the targets of symbolic links inside a document root (targets outside "
+        "the root are refused either way); off: links are skipped and reported.",
+    )
     index_keep_versions: int = Field(
         default=3, ge=1, le=100, description="Index versions kept on disk (older ones are pruned)."
     )

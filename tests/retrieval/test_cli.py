@@ -111,3 +111,18 @@ def test_watch_calls_back_after_a_change(tmp_path: Path) -> None:
     finally:
         stop.set()
         thread.join(timeout=5)
+
+
+def test_index_prints_why_a_link_outside_is_skipped(home, corpus, tmp_path, capsys, monkeypatch):
+    secret = tmp_path / "elsewhere" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("The launch code is ZEBRA-4471.\n")
+    (corpus / "notes.txt").symlink_to(secret)
+    monkeypatch.setenv("COLUMNS", "200")  # one table row per skipped file
+    assert main(["index", str(corpus), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "3 files indexed" in err and "1 skipped" in err
+    row = next(line for line in err.splitlines() if "notes.txt" in line)
+    assert "symbolic link to a path outside the document root, not followed" in row
+    assert main(["search", "launch code ZEBRA-4471", "-k", "5"]) == 0
+    assert "ZEBRA" not in capsys.readouterr().out

@@ -154,3 +154,21 @@ def test_killed_indexer_leaves_previous_version_served(
     report = build(settings, corpus, index_root, embedder)
     assert report.version != first.version and report.files_indexed == 60
     assert not list(index_root.glob(".tmp-*"))
+
+
+def test_bad_beir_record_is_reported_and_the_rest_indexed(
+    settings, embedder, tmp_path, index_root, write
+) -> None:
+    records = [
+        '{"_id": "a", "text": "Owls hunt at night\u2028and sleep by day."}',
+        '{"_id": "b", "text": "broken',
+        '{"_id": "c", "text": "Salmon swim upstream\u0085to spawn."}',
+    ]
+    folder = write(tmp_path / "beir", {"corpus.jsonl": "\n".join(records) + "\n"})
+    report = build(settings, folder, index_root, embedder)
+    problem = ("corpus.jsonl", "line 2 left out: not a BEIR record with _id and text")
+    assert report.skipped == [problem]
+    assert report.files_indexed == 1 and report.chunks_total == 2
+    assert sources(settings, index_root, embedder) == {"corpus.jsonl#a", "corpus.jsonl#c"}
+    again = build(settings, folder, index_root, embedder)
+    assert not again.changed and again.skipped == [problem], "an unchanged run still lists it"

@@ -92,6 +92,34 @@ def test_beir_corpus_records() -> None:
     ]
 
 
+def test_beir_splits_on_newlines_only_and_reports_one_bad_record() -> None:
+    texts = [
+        "Scraped text with a NEL\u0085in the middle.",
+        "A line separator\u2028and a paragraph separator\u2029inside one string.",
+        "Plain record after the bad one.",
+    ]
+    records = [
+        json.dumps({"_id": f"d{i}", "text": t}, ensure_ascii=False) for i, t in enumerate(texts)
+    ]
+    lines = [records[0], records[1], '{"_id": "broken", "text": "unterminated', "", records[2]]
+    problems: list[str] = []
+    data = "\r\n".join(lines).encode()
+    docs = load_documents(Path("corpus.jsonl"), "corpus.jsonl", data, problems=problems)
+    assert [d.text for d in docs] == texts
+    assert [d.doc_id for d in docs] == ["d0", "d1", "d2"]
+    assert problems == ["line 3 left out: not a BEIR record with _id and text"]
+
+
+def test_beir_many_bad_records_are_counted_not_listed() -> None:
+    good = json.dumps({"_id": "ok", "text": "Fine."})
+    problems: list[str] = []
+    data = "\n".join([good] + ["[1, 2]"] * 25).encode()
+    docs = load_documents(Path("corpus.jsonl"), "corpus.jsonl", data, problems=problems)
+    assert len(docs) == 1
+    assert len(problems) == 11 and problems[0].startswith("line 2 left out")
+    assert problems[-1] == "15 more lines left out: not BEIR records"
+
+
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
     [
@@ -100,6 +128,7 @@ def test_beir_corpus_records() -> None:
         ("a.md", b"   \n\n", "no text"),
         ("a.pdf", b"%PDF-1.4 garbage", "unreadable PDF"),
         ("corpus.jsonl", b'{"no": "id"}\n', "line 1 is not a BEIR record"),
+        ("corpus.jsonl", b'\n{"no": "id"}\nnull\n', r"line 2 is .* \(and 1 more lines\)"),
     ],
 )
 def test_skip_reasons(name: str, content: bytes, reason: str) -> None:

@@ -46,3 +46,12 @@ def test_cli_reports_bad_settings_in_one_line_with_exit_code_2(tmp_path: Path) -
 def test_bad_port_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="SPECIALIST_PORT"):
         load_settings(home=tmp_path, port=70000)
+
+
+def test_follow_links_is_off_unless_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings(home=tmp_path).follow_links is False
+    monkeypatch.setenv("SPECIALIST_FOLLOW_LINKS", "true")
+    assert load_settings(home=tmp_path).follow_links is True
+    monkeypatch.setenv("SPECIALIST_FOLLOW_LINKS", "sometimes")
+    with pytest.raises(UserError, match="SPECIALIST_FOLLOW_LINKS"):
+        load_settings(home=tmp_path)
