@@ -28,6 +28,7 @@ RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
 
 COPY --chown=app:app pyproject.toml README.md ./
 COPY --chown=app:app specialist ./specialist
+COPY --chown=app:app engine ./engine
 COPY --chown=app:app retrieval ./retrieval
 COPY --chown=app:app training ./training
 COPY --chown=app:app service ./service

@@ -32,9 +32,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import httpx
 import torch
 
+from engine.fresh_thread import on_fresh_thread
+from engine.threads import thread_share
 from service.cli import parse_sse
-from service.fresh_thread import on_fresh_thread
-from service.pool import thread_share
 from specialist.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent
@@ -150,16 +150,17 @@ def naive_pipeline(settings: Settings):
     """Same model and adapter, float32, adapter not merged, through ``pipeline``."""
     from transformers import pipeline
 
-    from specialist.adapters import load_specialist
+    from engine.loader import load_specialist
 
-    specialist = load_specialist(settings.model_copy(update={"dtype": "float32"}), merge=False)
+    fp32 = settings.model_copy(update={"serve_dtype": "float32"})
+    specialist = load_specialist(fp32, merge=False)
     generator = pipeline("text-generation", model=specialist.model, tokenizer=specialist.tokenizer)
     return generator, specialist
 
 
 def full_prompt(index, tokenizer, question: str, top_k: int) -> str:
     """The shared template over the untrimmed top-k passages."""
-    from service.answering import Numbered, build_prompt
+    from engine.answering import Numbered, build_prompt
 
     hits = index.search(question, k=top_k)
     return build_prompt(
@@ -196,10 +197,9 @@ def ask_naive(generator, index, top_k: int, max_new_tokens: int):
 
 def ablation(settings: Settings, index, questions: list[dict], top_k: int, max_new_tokens: int):
     """Mean latency with our streaming loop as each optimization is added, on few questions."""
-    from service.answering import build_prompt, fit_passages
-    from service.runtime import load_serving_specialist
-    from specialist.adapters import load_specialist
-    from specialist.generate import stream_tokens
+    from engine.answering import build_prompt, fit_passages
+    from engine.generate import stream_tokens
+    from engine.loader import load_specialist
 
     def timed(model, tokenizer, prompt_of, threads: int) -> dict:
         torch.set_num_threads(threads)
@@ -231,7 +231,7 @@ def ablation(settings: Settings, index, questions: list[dict], top_k: int, max_n
     def focused(tokenizer, question):
         return budgeted(tokenizer, question, settings.passage_words)
 
-    fp32 = settings.model_copy(update={"dtype": "float32"})
+    fp32 = settings.model_copy(update={"serve_dtype": "float32"})
     threads = threads_per_answer(settings, 1)
     steps = {}
     unmerged = load_specialist(fp32, merge=False)
@@ -245,7 +245,7 @@ def ablation(settings: Settings, index, questions: list[dict], top_k: int, max_n
         merged.model, merged.tokenizer, untrimmed, threads
     )
     del merged
-    served = load_serving_specialist(settings)
+    served = load_specialist(settings)
     steps[f"+ {settings.serve_dtype} weights"] = timed(
         served.model, served.tokenizer, untrimmed, threads
     )

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from engine.answering import MARKER, AnswerPolicy, Numbered, cited_numbers, grounded_answer
+from engine.generate import stream_tokens
+from engine.loader import Specialist
 from retrieval.corpus_xquad import write_xquad_corpus
 from retrieval.indexer import build_index
 from retrieval.search import Hit, HybridIndex, open_index
-from service.answering import MARKER, AnswerPolicy, Numbered, cited_numbers, grounded_answer
-from specialist.adapters import Specialist
-from specialist.generate import stream_tokens
 from specialist.prompt import closed_book_request, render
 from specialist.settings import Settings
 from training.evaluate import is_abstention, normalize_answer, token_f1

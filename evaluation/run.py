@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from engine.loader import load_specialist
 from evaluation.checkpoint import Checkpoint
 from evaluation.data import BEIR_SPLIT, EvalData, beir_subset, data_hashes, heldout_questions
 from evaluation.plots import draw_all
@@ -29,7 +30,7 @@ from evaluation.qa import (
 )
 from evaluation.report import render_report
 from evaluation.summaries import score_summaries, summary_items
-from evaluation.systems import MODEL_KINDS, SYSTEMS, load_system_model
+from evaluation.systems import MODEL_KINDS, SYSTEMS
 from retrieval.evaluate import evaluate_beir, load_beir_queries
 from specialist.adapters import AdapterRegistry
 from specialist.errors import UserError
@@ -99,7 +100,7 @@ def evaluate_all(settings: Settings, data: EvalData, out: Path, options: Options
         parts = [s.key for s in systems] + [f"summaries:{kind}"]
         specialist = None
         if not all(checkpoint.has(part) for part in parts):
-            specialist = load_system_model(settings, kind == "specialist", version)
+            specialist = load_specialist(settings, version, adapter=kind == "specialist")
         for system in systems:
             if not checkpoint.has(system.key):
                 found = retrieved if system.retrieval else None

@@ -10,8 +10,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from engine.loader import Specialist
 from evaluation.data import SUMMARY_TRAINING_FILES
-from specialist.adapters import Specialist
 from specialist.errors import UserError
 from specialist.prompt import render, summary_request
 from training.data import normalize_text, read_records

@@ -1,1 +1,8 @@
-"""HTTP service: a thin FastAPI layer wiring ``retrieval`` and the specialist generator."""
+"""HTTP wiring around ``engine``: routes, schemas, middleware, the generation pool, hot swapping.
+
+It holds no answering logic: questions are answered by :mod:`engine.answering` with the specialist
+from :mod:`engine.loader`. Here they get a bounded pool with shared cores (``pool``), an index and
+adapter that change under running requests (``runtime``), reindex jobs confined to the document
+roots (``jobs``, ``paths``), authentication and metrics (``middleware``, ``metrics``), typed HTTP
+bodies (``schemas``) and the ``serve``/``ask`` commands (``cli``).
+"""

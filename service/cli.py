@@ -77,9 +77,10 @@ def _ask_local(settings: Settings, payload: dict) -> dict:
     """Answer in this process with the current index and adapter."""
     from pydantic import ValidationError
 
+    from engine.answering import AnswerPolicy, Question, answer_question
+    from engine.loader import load_specialist
+    from engine.snapshot import Engine
     from retrieval.search import open_index
-    from service.answering import AnswerPolicy, Question, answer_question
-    from service.runtime import Engine, load_serving_specialist
     from service.schemas import AskRequest
 
     try:
@@ -91,7 +92,7 @@ def _ask_local(settings: Settings, payload: dict) -> dict:
     index = open_index(settings)
     if index is None:
         raise UserError("no index yet; run `specialist index` (or start the service once) first")
-    engine = Engine(index, load_serving_specialist(settings))
+    engine = Engine(index, load_specialist(settings))
     question = Question(
         text=request.question.strip(),
         top_k=request.top_k,

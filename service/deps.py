@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from engine.snapshot import Engine
 from service.pool import GenerationPool
-from service.runtime import Engine, Runtime
+from service.runtime import Runtime
 from specialist.settings import Settings
 
 

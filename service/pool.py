@@ -4,11 +4,9 @@ On two CPU cores, more answers generated at once only split the same cores, so c
 the workers becomes a queue; beyond the queue, requests are refused at once (HTTP 503 with
 ``Retry-After``) instead of piling up memory and latency.
 
-The cores are split among the jobs *running*, not among the workers: a lone answer uses every
-torch thread, two at once use half each, so an idle core is never wasted and busy cores are never
-oversubscribed (workers that each use every core slow each other down several times over).
-
-Each job runs on a thread of its own that ends with it (:mod:`service.fresh_thread` says why).
+The cores are split among the jobs *running*, not among the workers (:mod:`engine.threads` says
+why), and each job runs on a thread of its own that ends with it (:mod:`engine.fresh_thread` says
+why).
 """
 
 from __future__ import annotations
@@ -22,28 +20,10 @@ from typing import TypeVar
 
 import torch
 
-from service.fresh_thread import on_fresh_thread
+from engine.fresh_thread import on_fresh_thread
+from engine.threads import share_threads_with, thread_share
 
 T = TypeVar("T")
-
-_worker = threading.local()
-"""``pool``: the pool whose job runs on this thread, so :func:`fit_threads` can find it."""
-
-
-def thread_share(threads: int, running: int) -> int:
-    """Torch threads for each of ``running`` jobs sharing ``threads``: never fewer than one."""
-    return max(1, threads // max(1, running))
-
-
-def fit_threads() -> None:
-    """Inside a pool job, adopt the pool's current thread share; elsewhere, do nothing.
-
-    Long jobs call this before and between model steps, so a running answer gives up a core when
-    another starts and takes it back when that one finishes.
-    """
-    pool: GenerationPool | None = getattr(_worker, "pool", None)
-    if pool is not None:
-        pool.fit_threads()
 
 
 class OverloadedError(Exception):
@@ -60,7 +40,8 @@ class GenerationPool:
     Each running job gets ``thread_share(threads, running jobs)`` torch threads. torch's thread
     count belongs to the OS thread that sets it (OpenMP and MKL keep it per thread), so one thread
     cannot change another's: each job's thread applies its share itself, when the job starts and
-    whenever the job calls :func:`fit_threads`. ``set_threads`` is injectable for tests.
+    whenever the job calls :func:`engine.threads.fit_threads`. ``set_threads`` is injectable for
+    tests.
     """
 
     def __init__(
@@ -137,7 +118,7 @@ class GenerationPool:
         """Run ``job`` on a new thread that ends with it, so its OpenMP team ends too."""
 
         def run() -> T:
-            _worker.pool = self
+            share_threads_with(self.fit_threads)
             self.fit_threads()
             return job()
 

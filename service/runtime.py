@@ -1,9 +1,10 @@
 """What the service answers with, and how it changes while requests are in flight.
 
-The index and the specialist live in one immutable :class:`Engine` snapshot. A request takes the
-snapshot once and uses it to the end; a reindex or an adapter switch builds the new part fully,
-then replaces the snapshot with a single reference assignment (atomic in Python). No reader ever
-takes a lock, and the old models are freed when the last request holding them finishes.
+The index and the specialist live in one immutable :class:`engine.snapshot.Engine` snapshot. A
+request takes the snapshot once and uses it to the end; a reindex or an adapter switch builds the
+new part fully, then replaces the snapshot with a single reference assignment (atomic in Python).
+No reader ever takes a lock, and the old models are freed when the last request holding them
+finishes.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from service.fresh_thread import on_fresh_thread
+from engine.fresh_thread import on_fresh_thread
+from engine.loader import Specialist, load_specialist
+from engine.snapshot import Engine
 from service.jobs import ReindexJobs
 from service.metrics import Metrics
 from specialist.errors import UserError
@@ -23,7 +26,6 @@ from specialist.settings import Settings
 if TYPE_CHECKING:
     from retrieval.indexer import IndexReport
     from retrieval.search import HybridIndex
-    from specialist.adapters import Specialist
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 2.0
@@ -38,38 +40,11 @@ class UnknownAdapterError(UserError):
 
 
 @dataclass(frozen=True)
-class Engine:
-    """One consistent (index, specialist) pair; everything a request needs."""
-
-    index: HybridIndex
-    specialist: Specialist
-
-
-@dataclass(frozen=True)
 class Serving:
     """What is loaded so far (either part may still be missing during start-up)."""
 
     index: HybridIndex | None = None
     specialist: Specialist | None = None
-
-
-def load_serving_specialist(settings: Settings, version: str | None = None) -> Specialist:
-    """The specialist with its adapter merged in full precision, then cast to the serving dtype.
-
-    Merging in float32 and casting afterwards keeps the LoRA update exact; bfloat16 weights then
-    make every generated token cheaper on CPUs with native bf16 support.
-    """
-    import torch
-
-    from specialist.adapters import load_specialist
-
-    specialist = load_specialist(
-        settings.model_copy(update={"dtype": "float32"}), version, merge=True
-    )
-    if settings.serve_dtype != "float32":
-        specialist.model.to(getattr(torch, settings.serve_dtype))
-    specialist.model.eval()
-    return specialist
 
 
 class Runtime:
@@ -102,7 +77,7 @@ class Runtime:
 
         try:
             self.embedder = load_embedder(self.settings)
-            self._set(specialist=load_serving_specialist(self.settings))
+            self._set(specialist=load_specialist(self.settings))
             index = open_index(self.settings, self.embedder)
             if index is not None:
                 self._set(index=index)
@@ -185,9 +160,7 @@ class Runtime:
 
     def _load_specialist(self, version: str | None) -> Specialist:
         """Load an adapter while serving, on a thread that ends after (answers stay fast)."""
-        return on_fresh_thread(
-            lambda: load_serving_specialist(self.settings, version), name="adapter-load"
-        )
+        return on_fresh_thread(lambda: load_specialist(self.settings, version), name="adapter-load")
 
     def _set(self, **parts: object) -> None:
         """Replace the snapshot (one reference assignment) and update the gauges."""

@@ -1,4 +1,8 @@
-"""Typed request and response bodies of the HTTP API (they are also its OpenAPI contract)."""
+"""Typed request and response bodies of the HTTP API (they are also its OpenAPI contract).
+
+The answer itself (``AskResponse`` with its ``Citation`` and ``Timings``) is what the answer
+pipeline returns, so it is defined once in :mod:`engine.schemas` and ``POST /ask`` returns it as is.
+"""
 
 from __future__ import annotations
 
@@ -31,36 +35,6 @@ class AskRequest(BaseModel):
     )
     filters: AskFilters = Field(default_factory=AskFilters)
     stream: bool = Field(default=False, description="Answer as server-sent events.")
-
-
-class Citation(BaseModel):
-    """One ``[n]`` marker used by the answer and the passage it points at."""
-
-    n: int
-    source: str
-    title: str
-    heading: str
-    snippet: str
-    score: float
-
-
-class Timings(BaseModel):
-    """Milliseconds spent per stage; ``total`` includes time waiting for a generation slot."""
-
-    retrieve: float
-    generate: float
-    total: float
-
-
-class AskResponse(BaseModel):
-    """A grounded answer with the passages it cites and the versions that produced it."""
-
-    answer: str
-    citations: list[Citation]
-    index_version: str | None
-    adapter_version: str | None
-    base_model: str
-    timings_ms: Timings
 
 
 class ReindexRequest(BaseModel):

@@ -1,10 +1,11 @@
-"""The one adapter registry and the one loader of the specialist (base model + current LoRA adapter).
+"""The one adapter registry: versioned LoRA adapters on disk, and which one is current.
 
-Training writes adapters here, the service and the evaluations load them from here, so the rules
+Training writes adapters here; the one loader (``engine.loader``) finds them here, so the rules
 live in one place: an adapter version is a folder in a :class:`VersionStore` holding peft's
 ``adapter_config.json`` + ``adapter_model.safetensors`` and our ``metrics.json`` (which records the
-base model it was trained for). An adapter that is missing, damaged or made for another base model
-raises a :class:`UserError`; the base model never answers silently in its place.
+base model it was trained for). An adapter that is incomplete or made for another base model is
+refused with a :class:`UserError` (one whose weights do not fit, by the loader); the base model
+never answers silently in its place.
 
 A fresh home has no adapters yet, so the registry imports the adapter shipped with the repository
 (``adapters/default``) as its first version: ``make run`` answers with the specialist without
@@ -18,14 +19,11 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from specialist.errors import BusyError, UserError
 from specialist.settings import PROJECT_ROOT, Settings
 from specialist.versions import VersionStore
-
-if TYPE_CHECKING:
-    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 SHIPPED_ADAPTER = PROJECT_ROOT / "adapters" / "default"
 """The trained default adapter that ships with the repository."""
@@ -181,71 +179,3 @@ class AdapterRegistry:
         """Switch back to the previously current adapter; returns its version."""
         self.ensure_default()
         return self.store.rollback()
-
-
-@dataclass
-class Specialist:
-    """The generator the service answers with: the base model with one adapter applied (or none)."""
-
-    model: PreTrainedModel
-    tokenizer: PreTrainedTokenizerBase
-    base_model: str
-    adapter_version: str | None
-
-
-def attach_adapter(model: PreTrainedModel, folder: Path, merge: bool) -> PreTrainedModel:
-    """Apply the LoRA adapter in ``folder`` to ``model``, checking every weight really loaded.
-
-    peft only warns about missing adapter weights; a half-applied adapter would quietly answer
-    like the base model, so any mismatch between the file and the model is an error here.
-    """
-    from peft import PeftModel, get_peft_model_state_dict
-    from safetensors.torch import load_file
-
-    problem = adapter_problem(folder)
-    if problem:
-        raise UserError(f"adapter at {folder} is incomplete: {problem}")
-    try:
-        stored = load_file(folder / ADAPTER_WEIGHTS)
-        peft_model = PeftModel.from_pretrained(model, folder, is_trainable=False)
-    except Exception as exc:
-        raise UserError(
-            f"adapter at {folder} is damaged and cannot be loaded ({type(exc).__name__}: {exc})"
-        ) from None
-    expected = set(get_peft_model_state_dict(peft_model, save_embedding_layers=False))
-    if set(stored) != expected:
-        missing = len(expected - set(stored))
-        raise UserError(
-            f"adapter at {folder} does not fit this base model "
-            f"({missing} of {len(expected)} LoRA weights missing, "
-            f"{len(set(stored) - expected)} unexpected)"
-        )
-    if not merge:
-        peft_model.eval()
-        return peft_model
-    merged = peft_model.merge_and_unload(safe_merge=True)
-    merged.eval()
-    return merged
-
-
-def load_specialist(
-    settings: Settings, version: str | None = None, merge: bool = True
-) -> Specialist:
-    """Load the base model with the given adapter version, or the current one.
-
-    ``merge=True`` folds the LoRA weights into the base weights, so serving costs the same as the
-    base model. With no adapter in the registry the base model is returned with
-    ``adapter_version=None``.
-    """
-    from specialist.models import load_base_model
-
-    registry = AdapterRegistry(settings)
-    version = version or registry.current()
-    folder = None
-    if version is not None:
-        registry.check_base_model(version)
-        folder = registry.path(version)
-    model, tokenizer = load_base_model(settings)
-    if folder is not None:
-        model = attach_adapter(model, folder, merge)
-    return Specialist(model, tokenizer, settings.base_model, version)

@@ -1,9 +1,12 @@
 """``specialist eval summarize`` and ``specialist eval rag``: base model vs adapter, same prompts.
 
-Both evaluations generate greedily with ``specialist.generate.generate_batch`` from prompts built by
-the one template (``specialist.prompt``), so the numbers describe what the service would answer.
+Both evaluations load each model with the one loader (``engine.loader``, in the serving dtype) and
+generate greedily with ``engine.generate.generate_batch`` (the service's stop rule) from prompts
+built by the one template (``specialist.prompt``), so the numbers describe what the service would
+answer.
 Results of each model are written to one JSON file; running again with ``--models adapter`` keeps
-the base model's results already in that file (same data, same limit), so the slow base-model pass
+the base model's results already in that file (same data, limit, model and dtype), so the slow
+base-model pass
 can run once, for example while the adapter is still training.
 """
 
@@ -21,6 +24,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from engine.loader import Specialist, load_specialist
 from specialist.errors import UserError
 from specialist.prompt import NO_ANSWER, render, summary_request
 from specialist.settings import Settings
@@ -104,7 +108,7 @@ def generate_all(
     model: Any, tokenizer: Any, prompts: list[str], max_new_tokens: int, batch_size: int, desc: str
 ) -> list[str]:
     """Greedy answers for every prompt, batched by similar length to limit padding."""
-    from specialist.generate import generate_batch
+    from engine.generate import generate_batch
 
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     answers: list[str] = [""] * len(prompts)
@@ -185,19 +189,12 @@ def rag_scores(predictions: Sequence[str], items: Sequence[RagItem]) -> dict[str
     }
 
 
-def load_model(settings: Settings, which: str, adapter: str | None) -> tuple[Any, Any, str | None]:
-    """The base model alone, or the base model with the adapter merged in."""
-    if which == "base":
-        from specialist.models import load_base_model
-
-        model, tokenizer = load_base_model(settings)
-        return model, tokenizer, None
-    from specialist.adapters import load_specialist
-
-    specialist = load_specialist(settings, adapter, merge=True)
-    if specialist.adapter_version is None:
+def load_model(settings: Settings, which: str, adapter: str | None) -> Specialist:
+    """The base model alone, or the specialist with ``adapter``, each as the service loads it."""
+    specialist = load_specialist(settings, adapter, adapter=which == "adapter")
+    if which == "adapter" and specialist.adapter_version is None:
         raise UserError("there is no adapter to evaluate; train one or pass --adapter VERSION")
-    return specialist.model, specialist.tokenizer, specialist.adapter_version
+    return specialist
 
 
 def run_models(
@@ -214,21 +211,27 @@ def run_models(
     """Generate and score with each requested model; ``keep`` holds earlier results to carry over."""
     results = dict(keep)
     for which in models:
-        model, tokenizer, version = load_model(settings, which, adapter)
+        specialist = load_model(settings, which, adapter)
+        tokenizer = specialist.tokenizer
         started = time.perf_counter()
         predictions = generate_all(
-            model, tokenizer, prompts_for(tokenizer), max_new_tokens, batch_size, f"{kind} {which}"
+            specialist.model,
+            tokenizer,
+            prompts_for(tokenizer),
+            max_new_tokens,
+            batch_size,
+            f"{kind} {which}",
         )
         seconds = time.perf_counter() - started
         scores = score(predictions)
         results[which] = {
             **scores,
-            "adapter_version": version,
+            "adapter_version": specialist.adapter_version,
             "seconds": round(seconds, 1),
             "prompts_per_s": round(len(predictions) / seconds, 3),
             "examples": predictions[:5],
         }
-        del model
+        del specialist
     return results
 
 
@@ -258,7 +261,12 @@ def evaluate_summaries(
 ) -> dict[str, Any]:
     """ROUGE and mean summary length (words) of each model on ``data``."""
     items, dropped = load_summary_items(data, exclude, limit)
-    fingerprint = {"data": sha256_file(data), "limit": limit, "dropped_duplicates": dropped}
+    fingerprint = {
+        "data": sha256_file(data),
+        "limit": limit,
+        "dropped_duplicates": dropped,
+        "model": [settings.base_model, settings.serve_dtype],
+    }
     keep = previous_results(out, fingerprint)
 
     def score(predictions: list[str]) -> dict[str, float]:
@@ -302,7 +310,11 @@ def evaluate_rag(
 ) -> dict[str, Any]:
     """Grounded answering on held-out RAFT questions for each model."""
     items = load_rag_items(data, limit)
-    fingerprint = {"data": sha256_file(data), "limit": limit}
+    fingerprint = {
+        "data": sha256_file(data),
+        "limit": limit,
+        "model": [settings.base_model, settings.serve_dtype],
+    }
     keep = previous_results(out, fingerprint)
     results = run_models(
         settings,

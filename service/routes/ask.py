@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator, Callable
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from service.answering import AnswerPolicy, Outcome, Question, answer_question
+from engine.answering import AnswerPolicy, Outcome, Question, answer_question
+from engine.schemas import AskResponse
 from service.deps import PoolDep, RuntimeDep, ServingEngine, SettingsDep
 from service.metrics import Metrics
 from service.pool import GenerationPool, OverloadedError
-from service.schemas import AskRequest, AskResponse
+from service.schemas import AskRequest
 from specialist.errors import UserError
 from specialist.settings import Settings
 

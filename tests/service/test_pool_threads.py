@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from service.fresh_thread import on_fresh_thread
-from service.pool import GenerationPool, fit_threads, thread_share
+from engine.threads import fit_threads
+from service.pool import GenerationPool
 
 FRESH_THREAD_COUNT = 1
 
@@ -124,8 +124,6 @@ def test_never_below_one_thread() -> None:
     assert [threads.count(answer.thread) for answer in answers] == [1, 1, 1]
     for answer in answers:
         answer.finish()
-    assert thread_share(1, 2) == 1
-    assert thread_share(2, 0) == 2
     pool.shutdown()
 
 
@@ -138,15 +136,3 @@ def test_fit_threads_outside_a_pool_job_does_nothing() -> None:
     assert len(threads.calls) == 1  # the job's own worker, at its start
     assert threading.current_thread().name not in threads.counts
     pool.shutdown()
-
-
-def test_fresh_thread_returns_the_result_or_raises_the_error() -> None:
-    ran_on = on_fresh_thread(threading.current_thread, name="probe")
-    assert ran_on is not threading.current_thread()
-    assert ran_on.name == "probe" and not ran_on.is_alive()
-
-    def fails() -> None:
-        raise KeyError("missing")
-
-    with pytest.raises(KeyError, match="missing"):
-        on_fresh_thread(fails)

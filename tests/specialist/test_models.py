@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from specialist.generate import generate_batch, generate_text, stream_tokens
+from engine.generate import generate_batch
 from specialist.models import (
     MANIFEST,
     cached_copy_problem,
@@ -17,42 +17,8 @@ from specialist.models import (
     load_base_model,
     model_statuses,
 )
-from specialist.prompt import render, summary_request
+from specialist.prompt import render
 from specialist.settings import load_settings
-
-DIALOGUE = (
-    "#Person1#: Hi Tom, are you coming to the team lunch on Friday at noon?\n"
-    "#Person2#: I can't, I have a dentist appointment. Can we move it to Monday?\n"
-    "#Person1#: Sure, I'll tell everyone lunch moves to Monday."
-)
-
-
-def test_default_model_generates_real_text_offline(base_model) -> None:
-    model, tokenizer = base_model
-    prompt = render(tokenizer, summary_request(DIALOGUE))
-    answer = generate_text(model, tokenizer, prompt, max_new_tokens=40)
-    assert len(answer.split()) >= 3
-    assert any(word in answer.lower() for word in ("lunch", "monday", "dentist", "tom"))
-
-
-def test_answer_ends_at_the_first_blank_line(base_model) -> None:
-    model, tokenizer = base_model
-    prompt = render(tokenizer, "Write a poem of four stanzas about the sea.")
-    unbounded = generate_batch(model, tokenizer, [prompt], 60)[0]
-    answer = generate_text(model, tokenizer, prompt, max_new_tokens=60)
-    assert "\n\n" in unbounded
-    assert answer == unbounded[: unbounded.index("\n\n")]
-
-
-def test_streaming_matches_whole_answer_and_batch(base_model) -> None:
-    model, tokenizer = base_model
-    prompt = render(tokenizer, summary_request(DIALOGUE))
-    pieces = list(stream_tokens(model, tokenizer, prompt, max_new_tokens=24))
-    assert len(pieces) > 1
-    streamed = "".join(pieces).strip()
-    batched = generate_batch(model, tokenizer, [prompt, render(tokenizer, "Say hello.")], 24)
-    assert batched[0] == streamed
-    assert batched[1]
 
 
 def test_models_command_lists_default_model_ready(base_model, specialist_home: Path) -> None:
@@ -112,7 +78,7 @@ def test_gemma_option_loads_and_generates(tmp_path: Path) -> None:
     model, tokenizer = load_base_model(settings)
     prompt = render(tokenizer, "The capital of France is Paris. Where is the Eiffel Tower?")
     assert "Answer:" in prompt
-    answer = generate_text(model, tokenizer, prompt, max_new_tokens=8)
+    answer = generate_batch(model, tokenizer, [prompt], max_new_tokens=8)[0]
     assert answer
     rows = {row.name: row for row in model_statuses(settings)}
     assert rows["gemma3-270m"].ready and rows["gemma3-270m"].role == "base (active)"

@@ -7,7 +7,8 @@ import shutil
 
 import pytest
 
-from specialist.adapters import ADAPTER_WEIGHTS, METRICS, AdapterRegistry, load_specialist
+from engine.loader import load_specialist
+from specialist.adapters import ADAPTER_WEIGHTS, METRICS, AdapterRegistry
 from specialist.errors import UserError
 
 pytestmark = pytest.mark.slow

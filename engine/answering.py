@@ -1,8 +1,9 @@
 """From a question to a grounded, cited answer: retrieve, gate, budget, prompt, generate, cite.
 
-The HTTP routes and ``specialist ask --local`` both call :func:`answer_question`; it runs in a
-generation worker thread and reports tokens through a callback so the caller decides whether they
-become server-sent events, console output or nothing.
+The HTTP routes and ``specialist ask --local`` both call :func:`answer_question`, and
+``specialist eval all`` calls :func:`grounded_answer` on hits it retrieved itself, so what is
+evaluated is what users get. Tokens are reported through a callback so the caller decides
+whether they become server-sent events, console output or nothing.
 """
 
 from __future__ import annotations
@@ -14,18 +15,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from service.focus import focus
-from service.pool import fit_threads
-from service.schemas import AskResponse, Citation, Timings
-from specialist.generate import stream_tokens
+from engine.focus import focus
+from engine.generate import stream_tokens
+from engine.schemas import AskResponse, Citation, Timings
+from engine.threads import fit_threads
 from specialist.prompt import NO_ANSWER, PromptPassage, rag_request, render
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
+    from engine.loader import Specialist
+    from engine.snapshot import Engine
     from retrieval.search import Hit
-    from service.runtime import Engine
-    from specialist.adapters import Specialist
     from specialist.settings import Settings
 
 MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -53,7 +54,7 @@ class AnswerPolicy:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AnswerPolicy:
-        """The policy the service runs with."""
+        """The policy from settings, the same for every caller."""
         return cls(settings.min_relevance, settings.passage_words, settings.prompt_token_budget)
 
 
@@ -107,15 +108,19 @@ def fit_passages(
     return passages
 
 
+def passages_request(question: str, passages: Sequence[Numbered]) -> str:
+    """The user turn of the shared template: the numbered passages, then the question."""
+    return rag_request(
+        question,
+        [PromptPassage(p.n, p.text, p.hit.title, p.hit.heading) for p in passages],
+    )
+
+
 def build_prompt(
     tokenizer: PreTrainedTokenizerBase, question: str, passages: Sequence[Numbered]
 ) -> str:
     """The shared prompt template filled with the numbered passages."""
-    request = rag_request(
-        question,
-        [PromptPassage(p.n, p.text, p.hit.title, p.hit.heading) for p in passages],
-    )
-    return render(tokenizer, request)
+    return render(tokenizer, passages_request(question, passages))
 
 
 def cited_numbers(answer: str) -> list[int]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from engine.answering import Numbered, citations_for, cited_numbers, covered, fit_passages
 from retrieval.search import Hit
-from service.answering import Numbered, citations_for, cited_numbers, covered, fit_passages
 
 
 def hit(text: str, dense: float | None = 0.5, source: str = "a.md") -> Hit:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.focus import focus
+from engine.focus import focus
 
 FILLER = " ".join(f"Sentence {n} talks about weather and crops in the valley." for n in range(12))
 TEXT = f"{FILLER} The Panthers won Super Bowl 50 in the season of 2015. {FILLER}"

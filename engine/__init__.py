@@ -1,0 +1,12 @@
+"""How a question becomes an answer, below any front end: the one loader, generator and pipeline.
+
+The service (``/ask``), ``specialist ask --local``, every ``specialist eval`` command and the benches
+all import this package, so what they measure or print is what users get. It knows nothing of
+HTTP: ``service`` wraps it in routes, a pool and hot swapping.
+
+Modules: ``loader`` (base model + adapter, in the serving dtype), ``generate`` (greedy decoding
+with one stop rule, streamed or batched), ``answering`` (gate, focus, budget, prompt, citations),
+``focus`` (the sentence window shown per passage), ``schemas`` (the answer's types),
+``snapshot`` (the index + specialist pair a request uses), ``threads`` and ``fresh_thread`` (how
+answers share the CPU cores).
+"""

@@ -1,0 +1,94 @@
+"""The one way to load the specialist that answers: base model + adapter, in the serving dtype.
+
+The service, ``specialist ask --local``, every ``specialist eval`` command and the ask bench load
+through :func:`load_specialist`, so an evaluation scores exactly the weights users are served. The
+adapter is merged in float32 and only then cast to ``settings.serve_dtype``: merging in bfloat16
+would round the LoRA update away, while bfloat16 weights make every generated token cheaper on
+CPUs with native bf16 support. Which adapters exist, and where, is the registry's business
+(``specialist.adapters``); training builds a trainable model its own way and is not a serving load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from specialist.adapters import ADAPTER_WEIGHTS, AdapterRegistry, adapter_problem
+from specialist.errors import UserError
+from specialist.settings import Settings
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+
+@dataclass
+class Specialist:
+    """The model answers are generated with: the base model with one adapter applied (or none)."""
+
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    base_model: str
+    adapter_version: str | None
+
+
+def load_specialist(
+    settings: Settings, version: str | None = None, *, adapter: bool = True, merge: bool = True
+) -> Specialist:
+    """The base model with adapter ``version`` (default: the current one), in the serving dtype.
+
+    With no adapter in the registry, or with ``adapter=False`` (the evaluations' baseline), it is
+    the base model alone, with ``adapter_version=None``. ``merge=False`` keeps the LoRA layers
+    apart instead of folding them into the base weights (the ask bench measures what merging saves).
+    """
+    import torch
+
+    from specialist.models import load_base_model
+
+    folder = None
+    if adapter:
+        registry = AdapterRegistry(settings)
+        version = version or registry.current()
+        if version is not None:
+            registry.check_base_model(version)
+            folder = registry.path(version)
+    else:
+        version = None
+    load_dtype = "float32" if folder is not None else settings.serve_dtype
+    model, tokenizer = load_base_model(settings.model_copy(update={"dtype": load_dtype}))
+    if folder is not None:
+        model = attach_adapter(model, folder, merge).to(getattr(torch, settings.serve_dtype))
+    model.eval()
+    return Specialist(model, tokenizer, settings.base_model, version)
+
+
+def attach_adapter(model: PreTrainedModel, folder: Path, merge: bool) -> PreTrainedModel:
+    """Apply the LoRA adapter in ``folder`` to ``model``, checking every weight really loaded.
+
+    peft only warns about missing adapter weights; a half-applied adapter would quietly answer
+    like the base model, so any mismatch between the file and the model is an error here.
+    """
+    from peft import PeftModel, get_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    problem = adapter_problem(folder)
+    if problem:
+        raise UserError(f"adapter at {folder} is incomplete: {problem}")
+    try:
+        stored = load_file(folder / ADAPTER_WEIGHTS)
+        peft_model = PeftModel.from_pretrained(model, folder, is_trainable=False)
+    except Exception as exc:
+        raise UserError(
+            f"adapter at {folder} is damaged and cannot be loaded ({type(exc).__name__}: {exc})"
+        ) from None
+    expected = set(get_peft_model_state_dict(peft_model, save_embedding_layers=False))
+    if set(stored) != expected:
+        missing = len(expected - set(stored))
+        raise UserError(
+            f"adapter at {folder} does not fit this base model "
+            f"({missing} of {len(expected)} LoRA weights missing, "
+            f"{len(set(stored) - expected)} unexpected)"
+        )
+    if not merge:
+        return peft_model
+    return peft_model.merge_and_unload(safe_merge=True)
