@@ -1,4 +1,9 @@
-"""From a question to a grounded, cited answer: retrieve, gate, budget, prompt, generate, cite.
+"""From a question to a grounded, cited answer: retrieve, then read, then cite.
+
+Two readers share everything else. The default, ``extract``, answers with the retrieved sentence
+the fitted scorer of :mod:`engine.extract` finds most likely to hold the answer, or declines;
+``generate`` gates on relevance, budgets and focuses the passages, and has the specialist write
+the answer.
 
 The HTTP routes and ``specialist ask --local`` both call :func:`answer_question`, and
 ``specialist eval all`` calls :func:`grounded_answer` on hits it retrieved itself, so what is
@@ -12,21 +17,25 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from engine.extract import SHIPPED_WEIGHTS, Candidate, ReaderWeights, extract, sentence_vectors
 from engine.focus import focus
 from engine.generate import stream_tokens
 from engine.schemas import AskResponse, Citation, Timings
 from engine.threads import fit_threads
 from specialist.prompt import NO_ANSWER, PromptPassage, rag_request, render
+from specialist.text import sentence_window, sentences
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
     from engine.loader import Specialist
     from engine.snapshot import Engine
-    from retrieval.search import Hit
+    from retrieval.search import Hit, HybridIndex
     from specialist.settings import Settings
 
 MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -51,11 +60,24 @@ class AnswerPolicy:
     min_relevance: float
     passage_words: int
     prompt_budget: int
+    reader: ReaderWeights | None = None
+    """The extractive reader's weights; None has the specialist generate the answer."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AnswerPolicy:
         """The policy from settings, the same for every caller."""
-        return cls(settings.min_relevance, settings.passage_words, settings.prompt_token_budget)
+        reader = None
+        if settings.reader == "extract":
+            reader = reader_weights(settings.reader_weights or SHIPPED_WEIGHTS)
+        return cls(
+            settings.min_relevance, settings.passage_words, settings.prompt_token_budget, reader
+        )
+
+
+@cache
+def reader_weights(path: Path) -> ReaderWeights:
+    """The reader's weights, read once per process."""
+    return ReaderWeights.load(path)
 
 
 @dataclass(frozen=True)
@@ -169,15 +191,71 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Grounded:
-    """An answer written from retrieved hits, with the numbered passages its markers refer to."""
+    """An answer written from retrieved hits, with the numbered passages its markers refer to.
+
+    ``shown`` is every text the reader was given (the whole chunks for the extractive reader, the
+    focused passages in the prompt for the generating one): evaluation checks whether the gold
+    answer was in it, to tell "not shown" from "shown but not used".
+    """
 
     answer: str
     passages: list[Numbered]
     tokens: int
+    shown: list[str] = field(default_factory=list)
+
+
+def emit(text: str, on_token: Callable[[str], None] | None) -> list[str]:
+    """Report a finished answer word by word, as a stream of tokens would arrive."""
+    pieces = re.findall(r"\S+\s*", text)
+    if on_token is not None:
+        for piece in pieces:
+            on_token(piece)
+    return pieces
+
+
+def sentence_answer(
+    question: str, hits: Sequence[Hit], chosen: Candidate, passage_words: int
+) -> Grounded:
+    """``chosen`` (a sentence of one of ``hits``) as the answer, cited by its hit's number.
+
+    Hits are numbered in rank order; the cited one shows the window of whole sentences that holds
+    the chosen sentence (so its snippet shows what was quoted), the others their focused window.
+    """
+    passages = []
+    for rank, hit in enumerate(hits):
+        text = focus(hit.text, question, passage_words)
+        if rank == chosen.rank and passage_words > 0:
+            spans = sentences(hit.text)
+            first = max(0, chosen.index - 1)
+            text = sentence_window(hit.text, spans, first, passage_words, through=chosen.index)
+        elif rank == chosen.rank:
+            text = hit.text.strip()
+        passages.append(Numbered(rank + 1, hit, text))
+    answer = f"{chosen.text} [{chosen.rank + 1}]"
+    return Grounded(answer, passages, len(emit(answer, None)), [h.text for h in hits])
+
+
+def extracted_answer(
+    index: HybridIndex,
+    question: str,
+    hits: Sequence[Hit],
+    policy: AnswerPolicy,
+    on_token: Callable[[str], None] | None = None,
+) -> Grounded:
+    """The extractive reader's answer: the best sentence of ``hits``, cited, or a decline."""
+    assert policy.reader is not None, "only called with reader weights"
+    chosen = extract(question, hits, policy.reader, sentence_vectors(index), index.idf)
+    if not chosen.answered or chosen.candidate is None:
+        emit(NO_ANSWER, on_token)
+        return Grounded(NO_ANSWER, [], 0, [h.text for h in hits])
+    grounded = sentence_answer(question, hits, chosen.candidate, policy.passage_words)
+    emit(grounded.answer, on_token)
+    return grounded
 
 
 def grounded_answer(
     specialist: Specialist,
+    index: HybridIndex,
     question: str,
     hits: Sequence[Hit],
     max_new_tokens: int,
@@ -186,10 +264,12 @@ def grounded_answer(
     on_token: Callable[[str], None] | None = None,
     stop: threading.Event | None = None,
 ) -> Grounded:
-    """Gate, budget, prompt and generate: the product's answer to ``question`` from ``hits``.
+    """The product's answer to ``question`` from ``hits`` (``index`` is where they came from).
 
     Shared by ``/ask`` and ``specialist eval all`` so the evaluation scores exactly what users get.
     """
+    if policy.reader is not None:
+        return extracted_answer(index, question, hits, policy, on_token)
     if not covered(hits, policy.min_relevance):
         if on_token is not None:
             on_token(NO_ANSWER)
@@ -207,7 +287,7 @@ def grounded_answer(
         if on_token is not None:
             on_token(piece)
         fit_threads()  # before the next token: other answers may have started or finished
-    return Grounded("".join(pieces).strip(), passages, len(pieces))
+    return Grounded("".join(pieces).strip(), passages, len(pieces), [p.text for p in passages])
 
 
 def answer_question(
@@ -232,6 +312,7 @@ def answer_question(
     specialist = engine.specialist
     result = grounded_answer(
         specialist,
+        engine.index,
         question.text,
         hits,
         question.max_new_tokens,

@@ -1,4 +1,4 @@
-"""``specialist eval all``: the four-system comparison from the command line."""
+"""``specialist eval all``: the side-by-side comparison from the command line."""
 
 from __future__ import annotations
 
@@ -37,6 +37,11 @@ def register_eval(kinds: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--beir", type=Path, help="BEIR folder with a test split")
     parser.add_argument(
+        "--news",
+        type=Path,
+        help="second summary set, news JSONL (default: the shipped CNN/DailyMail test slice)",
+    )
+    parser.add_argument(
         "--split-file",
         type=Path,
         default=SPLIT_FILE,
@@ -69,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from specialist.settings import load_settings
 
     settings = load_settings()
-    data = resolve_data(args.data_dir, args.squad, args.summaries, args.beir)
+    data = resolve_data(args.data_dir, args.squad, args.summaries, args.beir, args.news)
     out = args.out or settings.home / "eval" / "all"
     options = Options(
         limit=args.limit,

@@ -24,7 +24,9 @@ DEFAULT_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data"
 SQUAD_IN_DATA_DIR = Path("xquad") / "xquad.en.json"
 SUMMARIES_IN_DATA_DIR = Path("dialogsum") / "test.jsonl"
 BEIR_IN_DATA_DIR = Path("scifact")
-SPLIT_FILE = PROJECT_ROOT / "corpora" / "training" / "raft_split.json"
+SPLIT_FILE = PROJECT_ROOT / "corpora" / "training" / "qa_split.json"
+NEWS_TEST = PROJECT_ROOT / "corpora" / "summaries" / "cnn_dailymail" / "test.jsonl"
+"""The second summary set, news articles (shipped, so it needs no data folder)."""
 SUMMARY_TRAINING_FILES = (PROJECT_ROOT / "corpora" / "training" / "dialogsum_train.jsonl",)
 """What the shipped adapter was trained on: evaluation documents found here are dropped."""
 BEIR_SPLIT = "test"
@@ -40,12 +42,14 @@ class EvalData:
     summaries: Path
     beir: Path
     data_dir: Path | None
+    news: Path = NEWS_TEST
 
     def files(self) -> dict[str, Path]:
         """Every file the run reads, by a stable name."""
         return {
             "squad": self.squad,
             "summaries": self.summaries,
+            "news": self.news,
             "beir_corpus": self.beir / BEIR_CORPUS_NAME,
             "beir_queries": self.beir / "queries.jsonl",
             "beir_qrels": self.beir / "qrels" / f"{BEIR_SPLIT}.tsv",
@@ -53,7 +57,11 @@ class EvalData:
 
 
 def resolve_data(
-    data_dir: Path | None, squad: Path | None, summaries: Path | None, beir: Path | None
+    data_dir: Path | None,
+    squad: Path | None,
+    summaries: Path | None,
+    beir: Path | None,
+    news: Path | None = None,
 ) -> EvalData:
     """Explicit paths win; the rest come from ``data_dir`` (default ``../shared/data``)."""
     folder = data_dir
@@ -76,6 +84,7 @@ def resolve_data(
         summaries=(summaries or folder / SUMMARIES_IN_DATA_DIR).expanduser(),
         beir=(beir or folder / BEIR_IN_DATA_DIR).expanduser(),
         data_dir=folder,
+        news=(news or NEWS_TEST).expanduser(),
     )
     for name, path in data.files().items():
         if not path.is_file():
@@ -126,16 +135,18 @@ class HeldOut:
 def heldout_questions(
     squad: Path, split_file: Path | None, limit: int | None, seed: int
 ) -> HeldOut:
-    """Questions of the articles the adapter never trained on, shuffled with ``seed``.
+    """Questions of the test articles: never trained on, never used to choose; shuffled.
 
-    ``split_file`` is the split written by ``specialist data raft``; its training articles are
-    excluded. A file of your own shares no title with it, so all its questions count as held out.
+    ``split_file`` is ``corpora/training/qa_split.json`` (or a split written by ``specialist data
+    raft``): its training and dev articles are excluded. A file of your own shares no title with
+    it, so all its questions count as held out.
     """
     articles = load_xquad(squad)
     trained: set[str] = set()
     if split_file is not None:
         try:
-            trained = set(json.loads(split_file.read_text())["train_articles"])
+            split = json.loads(split_file.read_text())
+            trained = set(split["train_articles"]) | set(split.get("dev_articles", []))
         except (OSError, ValueError, KeyError) as exc:
             raise UserError(
                 f"{split_file}: not a split from `specialist data raft` ({exc})"

@@ -10,7 +10,7 @@ from typing import Any
 
 from training.plot import plot_loss_curve
 
-COLORS = ("#bdbdbd", "#6baed6", "#fdae6b", "#e6550d")
+COLORS = ("#636363", "#bdbdbd", "#6baed6", "#fdae6b", "#fd8d3c", "#e6550d", "#31a354")
 QA_METRICS = (
     ("contains_gold", "answer contains gold"),
     ("token_f1", "token F1"),
@@ -106,18 +106,19 @@ def draw_all(report: dict[str, Any], latencies: dict[str, list[float]], folder: 
         "percent",
     )
     written.append("qa.png")
-    summaries = report["summaries"]["models"]
-    grouped_bars(
-        folder / "summaries.png",
-        f"summarization on {report['summaries']['documents']} documents (ROUGE x100)",
-        ["ROUGE-1", "ROUGE-2", "ROUGE-L"],
-        {
-            name: [scores[m] for m in ("rouge1", "rouge2", "rougeL")]
-            for name, scores in summaries.items()
-        },
-        "ROUGE F1 x100",
-    )
-    written.append("summaries.png")
+    for task, figure in (("summaries", "summaries.png"), ("news", "news.png")):
+        models = report[task]["models"]
+        grouped_bars(
+            folder / figure,
+            f"summarization ({task}) on {report[task]['documents']} documents (ROUGE x100)",
+            ["ROUGE-1", "ROUGE-2", "ROUGE-L"],
+            {
+                name: [scores[m] for m in ("rouge1", "rouge2", "rougeL")]
+                for name, scores in models.items()
+            },
+            "ROUGE F1 x100",
+        )
+        written.append(figure)
     rows = report["retrieval"]["rows"]
     grouped_bars(
         folder / "retrieval.png",

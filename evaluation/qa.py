@@ -1,4 +1,4 @@
-"""Grounded QA on held-out questions: the same questions answered by each of the four systems.
+"""Grounded QA on held-out questions: the same questions answered by each system of the report.
 
 Retrieval runs over every article of the SQuAD file (training articles included, as distractors,
 exactly like the served corpus), but only questions of held-out articles are asked. Retrieval
@@ -9,27 +9,34 @@ the answer withheld: the right reply then is the template's "the documents do no
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from engine.answering import MARKER, AnswerPolicy, Numbered, cited_numbers, grounded_answer
+from engine.answering import (
+    MARKER,
+    AnswerPolicy,
+    Grounded,
+    Numbered,
+    cited_numbers,
+    grounded_answer,
+    sentence_answer,
+)
+from engine.extract import most_shared_terms
 from engine.generate import stream_tokens
 from engine.loader import Specialist
-from retrieval.corpus_xquad import write_xquad_corpus
-from retrieval.indexer import build_index
-from retrieval.search import Hit, HybridIndex, open_index
-from specialist.prompt import closed_book_request, render
-from specialist.settings import Settings
+from retrieval.search import Hit, HybridIndex
+from specialist.prompt import NO_ANSWER, closed_book_request, render
+from specialist.text import holds_answer
 from training.evaluate import is_abstention, normalize_answer, token_f1
 from training.raft import Question
+from training.reader import withheld_hits
 
-WITHHELD_DEPTH = 16
-"""Extra hits fetched for a withheld question, so ``top_k`` passages remain after removal."""
+WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,11 @@ class Retrieved:
 
 @dataclass(frozen=True)
 class Answer:
-    """One system's answer to one question, scored."""
+    """One system's answer to one question, scored.
+
+    ``gold_shown`` says whether a gold span was in what the system was given to read: False for a
+    wrong answer means it was never shown, True means it was shown but not used.
+    """
 
     text: str
     tokens: int
@@ -53,27 +64,11 @@ class Answer:
     f1: float
     abstained: bool
     citation_correct: bool | None
+    gold_shown: bool | None = None
 
 
-def qa_index(settings: Settings, squad: Path, squad_sha256: str) -> HybridIndex:
-    """Index the SQuAD file's articles as Markdown into scratch folders under the home.
-
-    Both folders are keyed by the file's hash; a second run reuses every embedding.
-    """
-    key = squad_sha256[:10]
-    docs = settings.home / "eval-data" / f"qa-{key}"
-    root = settings.home / "eval-indexes" / f"qa-{key}"
-    write_xquad_corpus(squad, docs)
-    build_index(settings, docs, root=root)
-    index = open_index(settings, root=root)
-    assert index is not None, "build_index always leaves a current version"
-    return index
-
-
-def contains_answer(text: str, answers: Sequence[str]) -> bool:
-    """Whether ``text`` holds one of the gold answer spans (case-insensitive)."""
-    lowered = text.lower()
-    return any(answer.lower() in lowered for answer in answers)
+Read = Callable[[Question, Sequence[Hit], float], Answer]
+"""A system: answers a question from hits retrieved in the given seconds."""
 
 
 def retrieve_all(
@@ -85,10 +80,7 @@ def retrieve_all(
         begin = time.perf_counter()
         hits = index.search(question.question, k=top_k)
         seconds = time.perf_counter() - begin
-        without = None
-        if number < withheld:
-            deep = index.search(question.question, k=top_k + WITHHELD_DEPTH)
-            without = [h for h in deep if not contains_answer(h.text, question.answers)][:top_k]
+        without = withheld_hits(index, question, top_k) if number < withheld else None
         results.append(Retrieved(hits, without, seconds))
     return results
 
@@ -100,6 +92,7 @@ def score_answer(
     tokens: int,
     seconds: float,
     generate_seconds: float,
+    shown: Sequence[str] | None = None,
 ) -> Answer:
     """Contains-gold, token F1 and abstention; citation correctness when there were passages.
 
@@ -112,7 +105,7 @@ def score_answer(
         by_n = {p.n: p.text for p in passages}
         cited = cited_numbers(text)
         citation_correct = bool(cited) and all(
-            n in by_n and contains_answer(by_n[n], question.answers) for n in cited
+            n in by_n and holds_answer(by_n[n], question.answers) for n in cited
         )
     return Answer(
         text=text,
@@ -125,85 +118,92 @@ def score_answer(
         f1=max(token_f1(plain, a) for a in question.answers),
         abstained=is_abstention(text),
         citation_correct=citation_correct,
+        gold_shown=None if shown is None else any(holds_answer(t, question.answers) for t in shown),
     )
-
-
-def closed_book(specialist: Specialist, question: Question, max_new_tokens: int) -> Answer:
-    """Answer from the model's weights alone."""
-    prompt = render(specialist.tokenizer, closed_book_request(question.question))
-    begin = time.perf_counter()
-    pieces = list(stream_tokens(specialist.model, specialist.tokenizer, prompt, max_new_tokens))
-    seconds = time.perf_counter() - begin
-    return score_answer("".join(pieces).strip(), question, None, len(pieces), seconds, seconds)
 
 
 def with_retrieval(
     specialist: Specialist,
-    question: Question,
-    hits: Sequence[Hit],
-    retrieve_seconds: float,
+    index: HybridIndex,
+    policy: AnswerPolicy,
     max_new_tokens: int,
-    settings: Settings,
-) -> Answer:
-    """Answer through the product's pipeline (relevance gate, prompt budget, template)."""
-    begin = time.perf_counter()
-    result = grounded_answer(
-        specialist,
-        question.question,
-        hits,
-        max_new_tokens,
-        AnswerPolicy.from_settings(settings),
-    )
-    seconds = time.perf_counter() - begin
-    return score_answer(
-        result.answer,
-        question,
-        result.passages,
-        result.tokens,
-        retrieve_seconds + seconds,
-        seconds,
-    )
+) -> Read:
+    """A system answering through the product's pipeline with ``policy``'s reader."""
+
+    def read(question: Question, hits: Sequence[Hit], retrieve_seconds: float) -> Answer:
+        begin = time.perf_counter()
+        result = grounded_answer(specialist, index, question.question, hits, max_new_tokens, policy)
+        seconds = time.perf_counter() - begin
+        return score_answer(
+            result.answer,
+            question,
+            result.passages,
+            result.tokens,
+            retrieve_seconds + seconds,
+            seconds,
+            result.shown,
+        )
+
+    return read
+
+
+def extractive(passage_words: int) -> Read:
+    """The reference row: the sentence sharing most terms with the question, copied and cited."""
+
+    def read(question: Question, hits: Sequence[Hit], retrieve_seconds: float) -> Answer:
+        begin = time.perf_counter()
+        chosen = most_shared_terms(question.question, hits)
+        if chosen is None:
+            result = Grounded(NO_ANSWER, [], 0, [])
+        else:
+            result = sentence_answer(question.question, hits, chosen, passage_words)
+        seconds = time.perf_counter() - begin
+        return score_answer(
+            result.answer,
+            question,
+            result.passages,
+            result.tokens,
+            retrieve_seconds + seconds,
+            seconds,
+            result.shown,
+        )
+
+    return read
+
+
+def closed_book(specialist: Specialist, max_new_tokens: int) -> Read:
+    """A system answering from the model's weights alone (the hits are ignored)."""
+
+    def read(question: Question, _hits: Sequence[Hit], _retrieve_seconds: float) -> Answer:
+        prompt = render(specialist.tokenizer, closed_book_request(question.question))
+        begin = time.perf_counter()
+        pieces = list(stream_tokens(specialist.model, specialist.tokenizer, prompt, max_new_tokens))
+        seconds = time.perf_counter() - begin
+        return score_answer("".join(pieces).strip(), question, None, len(pieces), seconds, seconds)
+
+    return read
 
 
 def answer_all(
-    specialist: Specialist,
-    questions: Sequence[Question],
-    retrieved: Sequence[Retrieved] | None,
-    max_new_tokens: int,
-    settings: Settings,
-    desc: str,
+    questions: Sequence[Question], retrieved: Sequence[Retrieved], read: Read, desc: str
 ) -> list[Answer]:
-    """Every question answered closed book (``retrieved`` None) or from its retrieved hits."""
-    answers = []
-    for number, question in enumerate(tqdm(questions, desc=desc, unit="question")):
-        if retrieved is None:
-            answers.append(closed_book(specialist, question, max_new_tokens))
-        else:
-            found = retrieved[number]
-            answers.append(
-                with_retrieval(
-                    specialist, question, found.hits, found.seconds, max_new_tokens, settings
-                )
-            )
-    return answers
+    """Every question answered by one system from its retrieved hits."""
+    return [
+        read(question, found.hits, found.seconds)
+        for question, found in zip(
+            tqdm(questions, desc=desc, unit="question"), retrieved, strict=True
+        )
+    ]
 
 
 def withheld_abstention(
-    specialist: Specialist,
-    questions: Sequence[Question],
-    retrieved: Sequence[Retrieved],
-    max_new_tokens: int,
-    settings: Settings,
-    desc: str,
+    questions: Sequence[Question], retrieved: Sequence[Retrieved], read: Read, desc: str
 ) -> float:
     """Percent of withheld-answer questions the system declines to answer."""
     sample = [(q, r) for q, r in zip(questions, retrieved, strict=True) if r.withheld is not None]
     declined = 0
     for question, found in tqdm(sample, desc=desc, unit="question"):
-        answer = with_retrieval(
-            specialist, question, found.withheld or [], 0.0, max_new_tokens, settings
-        )
-        declined += answer.abstained
+        declined += read(question, found.withheld or [], 0.0).abstained
     return percent(declined, len(sample))
 
 
@@ -226,17 +226,29 @@ def summarize_answers(answers: Sequence[Answer]) -> dict[str, float]:
         "latency_p95_s": round(float(np.percentile(seconds, 95)), 3),
         "tokens_per_s": round(tokens / generate_seconds, 2) if generate_seconds else 0.0,
         "mean_tokens": round(tokens / total, 1),
+        "mean_words": round(
+            sum(len(WORD.findall(MARKER.sub(" ", a.text))) for a in answers) / total, 1
+        ),
     }
     cited = [a.citation_correct for a in answers if a.citation_correct is not None]
     if cited:
         scores["citation_correct"] = percent(sum(cited), len(cited))
+    shown = [a for a in answers if a.gold_shown is not None]
+    if shown:
+        scores["gold_shown"] = percent(sum(a.gold_shown for a in shown), len(shown))
+        scores["lost_not_shown"] = percent(
+            sum(not a.contains_gold and not a.gold_shown for a in shown), len(shown)
+        )
+        scores["lost_shown_not_used"] = percent(
+            sum(not a.contains_gold and a.gold_shown for a in shown), len(shown)
+        )
     return scores
 
 
 def gold_retrieved(questions: Sequence[Question], retrieved: Sequence[Retrieved]) -> float:
     """Percent of questions whose top-k hits hold a gold answer span: the ceiling for RAG."""
     found = sum(
-        any(contains_answer(h.text, q.answers) for h in r.hits)
+        any(holds_answer(h.text, q.answers) for h in r.hits)
         for q, r in zip(questions, retrieved, strict=True)
     )
     return percent(found, len(questions))

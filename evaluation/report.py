@@ -10,6 +10,7 @@ QA_COLUMNS = (
     ("citation_correct", "citation correct %"),
     ("abstention_withheld", "abstains, answer withheld %"),
     ("abstained", "abstains, all questions %"),
+    ("mean_words", "mean words"),
     ("latency_p50_s", "p50 s"),
     ("latency_p95_s", "p95 s"),
     ("tokens_per_s", "tokens/s"),
@@ -32,7 +33,7 @@ def table(header: list[str], rows: list[list[Any]]) -> str:
 
 
 def qa_table(report: dict[str, Any]) -> str:
-    """The four systems on grounded QA, quality and cost; the README shows this table too."""
+    """Every system on grounded QA, quality and cost; the README shows this table too."""
     systems = report["qa"]["systems"]
     return table(
         ["system", *(name for _, name in QA_COLUMNS)],
@@ -40,6 +41,48 @@ def qa_table(report: dict[str, Any]) -> str:
             [report["systems"][key], *(scores.get(metric) for metric, _ in QA_COLUMNS)]
             for key, scores in systems.items()
         ],
+    )
+
+
+def summary_text(block: dict[str, Any]) -> str:
+    """How one summary set was scored."""
+    return (
+        f"{block['documents']} documents ({block['dropped_duplicates']} dropped as duplicates of "
+        "training data); ROUGE F1 x100, best of the references; references average "
+        f"{block['reference_mean_words']} words. Retrieval plays no part here, so each model's "
+        "figures stand for both systems it serves."
+    )
+
+
+def summary_table(block: dict[str, Any]) -> str:
+    """Each model's ROUGE, length and speed on one summary set."""
+    return table(
+        ["model", "ROUGE-1", "ROUGE-2", "ROUGE-L", "mean words", "documents/s"],
+        [
+            [
+                name,
+                scores["rouge1"],
+                scores["rouge2"],
+                scores["rougeL"],
+                scores["mean_words"],
+                scores["documents_per_s"],
+            ]
+            for name, scores in block["models"].items()
+        ],
+    )
+
+
+def losses(report: dict[str, Any]) -> str:
+    """Where the product's misses come from: a gold answer never shown, or shown and not used."""
+    product = report["qa"]["systems"].get("product", {})
+    if "gold_shown" not in product:
+        return ""
+    return (
+        f"The oracle row is the share of questions whose gold answer was in what the product's "
+        f"reader was given: {product['gold_shown']:.1f}%. Of all questions, "
+        f"{product['lost_not_shown']:.1f}% were missed because the gold answer was never shown "
+        f"and {product['lost_shown_not_used']:.1f}% because it was shown but not used (each "
+        "answer's `gold_shown` is in `answers.jsonl`)."
     )
 
 
@@ -69,28 +112,17 @@ def render_report(report: dict[str, Any]) -> str:
         f"systems with retrieval only; abstention is measured on {qa['withheld_questions']} "
         "questions asked again with every passage holding the answer removed.",
         qa_table(report),
+        losses(report),
         "![grounded QA](qa.png)",
         "![latency](latency.png)",
         "## Summarization",
-        f"{summaries['documents']} documents ({summaries['dropped_duplicates']} dropped as "
-        "duplicates of training data); ROUGE F1 x100, best of the references; references average "
-        f"{summaries['reference_mean_words']} words. Retrieval plays no part here, so each "
-        "model's figures stand for both systems it serves.",
-        table(
-            ["model", "ROUGE-1", "ROUGE-2", "ROUGE-L", "mean words", "documents/s"],
-            [
-                [
-                    name,
-                    scores["rouge1"],
-                    scores["rouge2"],
-                    scores["rougeL"],
-                    scores["mean_words"],
-                    scores["documents_per_s"],
-                ]
-                for name, scores in summaries["models"].items()
-            ],
-        ),
+        f"`--summaries` set (dialogues by default, DialogSum test): {summary_text(summaries)}",
+        summary_table(summaries),
         "![summarization](summaries.png)",
+        f"`--news` set (news articles by default, the shipped CNN/DailyMail test slice): "
+        f"{summary_text(report['news'])}",
+        summary_table(report["news"]),
+        "![news summarization](news.png)",
         "## Retrieval",
         f"{retrieval['queries']} queries of `{retrieval['dataset']}` ({retrieval['split']}), "
         f"{retrieval['chunks']} chunks.",

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from engine.extract import SHIPPED_WEIGHTS
 from engine.loader import load_specialist
 from evaluation.checkpoint import Checkpoint
 from evaluation.data import BEIR_SPLIT, EvalData, beir_subset, data_hashes, heldout_questions
@@ -23,19 +24,20 @@ from evaluation.qa import (
     Answer,
     answer_all,
     gold_retrieved,
-    qa_index,
     retrieve_all,
     summarize_answers,
     withheld_abstention,
 )
 from evaluation.report import render_report
 from evaluation.summaries import score_summaries, summary_items
-from evaluation.systems import MODEL_KINDS, SYSTEMS
+from evaluation.systems import MODEL_KINDS, ORACLE_LABEL, SYSTEMS, system_reader
+from retrieval.corpus_xquad import xquad_index
 from retrieval.evaluate import evaluate_beir, load_beir_queries
 from specialist.adapters import AdapterRegistry
 from specialist.errors import UserError
 from specialist.settings import Settings
 from specialist.versions import atomic_write_text
+from training.data import sha256_file
 
 EXAMPLES = 5
 
@@ -63,13 +65,16 @@ def options_record(options: Options) -> dict[str, Any]:
 
 
 def evaluate_all(settings: Settings, data: EvalData, out: Path, options: Options) -> dict[str, Any]:
-    """The four systems on QA, the two models on summaries, the three retrievers; all written."""
+    """Every system on QA, the two models on summaries, the three retrievers; all written."""
     import torch
 
     started = time.perf_counter()
     hashes = data_hashes(data)
     heldout = heldout_questions(data.squad, options.split_file, options.limit, options.seed)
-    documents, dropped = summary_items(data.summaries, options.limit)
+    summary_sets = {
+        "summaries": summary_items(data.summaries, options.limit),
+        "news": summary_items(data.news, options.limit),
+    }
     beir = data.beir
     if options.limit:
         beir = beir_subset(data.beir, options.limit, settings.home / "eval-data")
@@ -80,7 +85,7 @@ def evaluate_all(settings: Settings, data: EvalData, out: Path, options: Options
     torch.manual_seed(options.seed)
 
     retrieval = evaluate_beir(settings, beir, BEIR_SPLIT)
-    index = qa_index(settings, data.squad, hashes["squad"]["sha256"])
+    index = xquad_index(settings, data.squad, hashes["squad"]["sha256"])
     withheld = min(options.withheld, len(heldout.questions))
     retrieved = retrieve_all(index, heldout.questions, options.top_k, withheld)
 
@@ -90,62 +95,57 @@ def evaluate_all(settings: Settings, data: EvalData, out: Path, options: Options
         "adapter_version": version,
         "model": [settings.base_model, settings.serve_dtype],
         "policy": [settings.min_relevance, settings.passage_words, settings.prompt_token_budget],
+        "reader": [settings.reader, sha256_file(settings.reader_weights or SHIPPED_WEIGHTS)],
     }
     checkpoint = Checkpoint(out, fingerprint, options.resume)
     answers: dict[str, list[Answer]] = {}
     withheld_scores: dict[str, float | None] = {}
-    summaries: dict[str, dict[str, float]] = {}
+    summaries: dict[str, dict[str, dict[str, float]]] = {}
     for kind in MODEL_KINDS:
-        systems = [s for s in SYSTEMS if s.adapter == (kind == "specialist")]
-        parts = [s.key for s in systems] + [f"summaries:{kind}"]
+        systems = [s for s in SYSTEMS if s.model == kind]
+        parts = [s.key for s in systems] + (
+            [f"{task}:{kind}" for task in summary_sets] if kind else []
+        )
         specialist = None
-        if not all(checkpoint.has(part) for part in parts):
+        if kind and not all(checkpoint.has(part) for part in parts):
             specialist = load_specialist(settings, version, adapter=kind == "specialist")
         for system in systems:
             if not checkpoint.has(system.key):
-                found = retrieved if system.retrieval else None
-                done = answer_all(
-                    specialist,
-                    heldout.questions,
-                    found,
-                    options.max_new_tokens,
-                    settings,
-                    system.key,
-                )
+                read = system_reader(system, specialist, index, settings, options.max_new_tokens)
+                done = answer_all(heldout.questions, retrieved, read, system.key)
                 abstention = None
                 if system.retrieval:
                     abstention = withheld_abstention(
-                        specialist,
-                        heldout.questions,
-                        retrieved,
-                        options.max_new_tokens,
-                        settings,
-                        f"{system.key} withheld",
+                        heldout.questions, retrieved, read, f"{system.key} withheld"
                     )
                 checkpoint.save(system.key, done, abstention_withheld=abstention)
             answers[system.key] = checkpoint.answers(system.key)
             withheld_scores[system.key] = checkpoint.value(system.key, "abstention_withheld")
-        if not checkpoint.has(f"summaries:{kind}"):
-            scores = score_summaries(
-                specialist,
-                documents,
-                options.max_new_tokens,
-                options.batch_size,
-                f"summarize {kind}",
-            )
-            checkpoint.save(f"summaries:{kind}", scores=scores)
-        summaries[kind] = checkpoint.value(f"summaries:{kind}", "scores")
+        if kind is None:
+            continue
+        for task, (documents, _) in summary_sets.items():
+            if not checkpoint.has(f"{task}:{kind}"):
+                scores = score_summaries(
+                    specialist,
+                    documents,
+                    options.max_new_tokens,
+                    options.batch_size,
+                    f"{task} {kind}",
+                )
+                checkpoint.save(f"{task}:{kind}", scores=scores)
+            summaries.setdefault(task, {})[kind] = checkpoint.value(f"{task}:{kind}", "scores")
         del specialist
         gc.collect()
     qa_systems = {key: summarize_answers(values) for key, values in answers.items()}
     for key, abstention in withheld_scores.items():
         if abstention is not None:
             qa_systems[key]["abstention_withheld"] = abstention
+    qa_systems["oracle"] = {"contains_gold": qa_systems["product"]["gold_shown"]}
 
     report: dict[str, Any] = {
         "kind": "eval-all",
         "created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "systems": {s.key: s.label for s in SYSTEMS},
+        "systems": {**{s.key: s.label for s in SYSTEMS}, "oracle": ORACLE_LABEL},
         "config": {
             **options_record(options),
             "adapter_version": version,
@@ -155,6 +155,8 @@ def evaluate_all(settings: Settings, data: EvalData, out: Path, options: Options
             "threads": settings.threads,
             "prompt_token_budget": settings.prompt_token_budget,
             "min_relevance": settings.min_relevance,
+            "reader": settings.reader,
+            "reader_weights": str(settings.reader_weights or SHIPPED_WEIGHTS),
             "decoding": "greedy",
             "torch": torch.__version__,
         },
@@ -177,13 +179,9 @@ def evaluate_all(settings: Settings, data: EvalData, out: Path, options: Options
                 for n, question in enumerate(heldout.questions[:EXAMPLES])
             ],
         },
-        "summaries": {
-            "documents": len(documents),
-            "dropped_duplicates": dropped,
-            "reference_mean_words": round(
-                sum(len(d.references[0].split()) for d in documents) / len(documents), 1
-            ),
-            "models": summaries,
+        **{
+            task: summary_block(documents, dropped, summaries[task])
+            for task, (documents, dropped) in summary_sets.items()
         },
         "retrieval": {
             key: retrieval[key] for key in ("dataset", "split", "queries", "chunks", "rows")
@@ -199,6 +197,20 @@ def evaluate_all(settings: Settings, data: EvalData, out: Path, options: Options
     atomic_write_text(out / "answers.jsonl", answer_lines(heldout.questions, answers))
     checkpoint.path.unlink(missing_ok=True)
     return report
+
+
+def summary_block(
+    documents: list, dropped: int, models: dict[str, dict[str, float]]
+) -> dict[str, Any]:
+    """One summary set's part of the report: its documents and each model's scores."""
+    return {
+        "documents": len(documents),
+        "dropped_duplicates": dropped,
+        "reference_mean_words": round(
+            sum(len(d.references[0].split()) for d in documents) / len(documents), 1
+        ),
+        "models": models,
+    }
 
 
 def answer_lines(questions: list, answers: dict[str, list[Answer]]) -> str:

@@ -11,8 +11,13 @@ import argparse
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from specialist.errors import UserError
+
+if TYPE_CHECKING:
+    from retrieval.search import HybridIndex
+    from specialist.settings import Settings
 
 
 def xquad_filename(title: str) -> str:
@@ -40,6 +45,25 @@ def write_xquad_corpus(source: Path, out_dir: Path) -> list[Path]:
         path.write_text(article_markdown(article))
         written.append(path)
     return written
+
+
+def xquad_index(settings: Settings, squad: Path, squad_sha256: str) -> HybridIndex:
+    """Index a SQuAD-layout file's articles as Markdown, in scratch folders under the home.
+
+    Evaluation and reader fitting search the same corpus the service ships (every article, as
+    Markdown). Both folders are keyed by the file's hash, so a second run reuses every embedding.
+    """
+    from retrieval.indexer import build_index
+    from retrieval.search import open_index
+
+    key = squad_sha256[:10]
+    docs = settings.home / "eval-data" / f"qa-{key}"
+    root = settings.home / "eval-indexes" / f"qa-{key}"
+    write_xquad_corpus(squad, docs)
+    build_index(settings, docs, root=root)
+    index = open_index(settings, root=root)
+    assert index is not None, "build_index always leaves a current version"
+    return index
 
 
 def main() -> None:

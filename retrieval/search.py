@@ -82,6 +82,7 @@ class HybridIndex:
             self._dense.hnsw.efSearch = artifacts.HNSW_EF_SEARCH
         self._bm25 = artifacts.read_bm25(path)
         self._sources = np.array([c.source for c in self.chunks])
+        self._document_frequency: np.ndarray | None = None
 
     @property
     def folder(self) -> str:
@@ -116,6 +117,22 @@ class HybridIndex:
             queries, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )
         return np.asarray(vectors, dtype=np.float32).reshape(len(queries), -1)
+
+    def idf(self, terms: list[str]) -> list[float]:
+        """Inverse document frequency, ``log(1 + chunks / chunks holding the term)``, per term.
+
+        ``terms`` are :func:`retrieval.artifacts.bm25_tokens` output; a term no chunk holds
+        weighs as much as one held by a single chunk. Read off the BM25 index, so it costs no pass
+        over the chunks.
+        """
+        if self._document_frequency is None:
+            self._document_frequency = np.diff(np.asarray(self._bm25.scores["indptr"]))
+        vocabulary = self._bm25.vocab_dict
+        chunks = max(1, self.num_chunks)
+        frequencies = [
+            int(self._document_frequency[vocabulary[t]]) if t in vocabulary else 0 for t in terms
+        ]
+        return [float(np.log1p(chunks / max(1, f))) for f in frequencies]
 
     def _mask(self, source_prefix: str | None) -> np.ndarray | None:
         if not source_prefix:

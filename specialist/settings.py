@@ -141,7 +141,19 @@ class Settings(BaseSettings):
         default=0.25,
         ge=-1.0,
         le=1.0,
-        description="Cosine similarity the best passage needs, else the answer is 'not covered'.",
+        description="With reader 'generate': cosine similarity the best passage needs, else the "
+        "answer is 'not covered' (the 'extract' reader has a fitted decline threshold instead).",
+    )
+    reader: Literal["extract", "generate"] = Field(
+        default="extract",
+        description="How an answer is written: 'extract' answers with the retrieved sentence a "
+        "fitted scorer finds most likely to hold the answer, and declines when none is likely "
+        "enough; 'generate' has the specialist write it from the focused passages.",
+    )
+    reader_weights: Path | None = Field(
+        default=None,
+        description="Weights of the 'extract' reader from `specialist train-reader` "
+        "(default: the shipped engine/reader.json).",
     )
     serve_dtype: Literal["float32", "bfloat16"] = Field(
         default="bfloat16", description="Weights dtype of the served (merged) specialist."

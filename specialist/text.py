@@ -7,6 +7,7 @@ specialist; both must cut sentences the same way.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 
@@ -40,3 +41,13 @@ def sentence_window(
             span = spans[low]
         count += len(text[span[0] : span[1]].split())
     return " ".join(text[s:e].strip() for s, e in spans[low : high + 1])
+
+
+def holds_answer(text: str, answers: Sequence[str]) -> bool:
+    """Whether ``text`` holds one of the gold answer spans (case-insensitive).
+
+    The one definition of "this passage holds the answer" for fitting the reader, withholding
+    passages and scoring citations.
+    """
+    lowered = text.lower()
+    return any(answer.strip() and answer.lower() in lowered for answer in answers)

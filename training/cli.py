@@ -13,8 +13,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from specialist.settings import load_settings
+from specialist.settings import PROJECT_ROOT, load_settings
 from training.raft import RaftOptions
+
+QA_SPLIT = PROJECT_ROOT / "corpora" / "training" / "qa_split.json"
 
 DATA_FORMATS = ("dialogsum", "document-summary")
 EVAL_MODELS = ("base", "adapter")
@@ -58,6 +60,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     raft.add_argument("--seed", type=int, default=RaftOptions.seed)
     raft.set_defaults(handler=run_raft)
 
+    reader = subparsers.add_parser(
+        "train-reader",
+        help="fit the extractive reader on train articles, set its decline threshold on dev",
+    )
+    reader.add_argument("--xquad", type=Path, default=Path("../shared/data/xquad/xquad.en.json"))
+    reader.add_argument("--split", type=Path, default=QA_SPLIT, help="train/dev/test articles")
+    reader.add_argument("--out", type=Path, help="weights JSON to write (default: the shipped one)")
+    reader.add_argument("--top-k", type=int, default=4, help="passages per question")
+    reader.add_argument(
+        "--target-decline",
+        type=float,
+        default=0.08,
+        help="share of answerable dev questions the threshold declines (default 0.08)",
+    )
+    reader.set_defaults(handler=run_train_reader)
+
     adapters = subparsers.add_parser("adapters", help="list, activate or roll back LoRA adapters")
     actions = adapters.add_subparsers(dest="adapters_action", required=True, metavar="ACTION")
     actions.add_parser("list", help="every adapter version").set_defaults(handler=run_list)
@@ -83,6 +101,28 @@ def run_train(args: argparse.Namespace) -> int:
         f"{summary['steps']} steps, {summary['samples_per_s']} samples/s, "
         f"dev loss {summary['dev_loss_before']:.4f} -> {summary['best_dev_loss']:.4f}"
     )
+    return 0
+
+
+def run_train_reader(args: argparse.Namespace) -> int:
+    """Fit the reader, write its weights atomically, print the dev figures."""
+    from engine.extract import SHIPPED_WEIGHTS
+    from retrieval.corpus_xquad import xquad_index
+    from specialist.errors import UserError
+    from specialist.versions import atomic_write_text
+    from training.data import sha256_file
+    from training.raft import load_xquad
+    from training.reader import Split, fit_reader
+
+    if not 0 <= args.target_decline < 1:
+        raise UserError("--target-decline must be at least 0 and below 1")
+    split = Split.load(args.split)
+    settings = load_settings()
+    index = xquad_index(settings, args.xquad, sha256_file(args.xquad))
+    weights = fit_reader(index, load_xquad(args.xquad), split, args.top_k, args.target_decline)
+    out = args.out or SHIPPED_WEIGHTS
+    atomic_write_text(out, weights.to_json())
+    print(f"reader weights written to {out}; dev: {json.dumps(weights.record['dev'])}")
     return 0
 
 

@@ -86,7 +86,7 @@ def user_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def quick_run(settings, base_model, user_data, tmp_path_factory) -> tuple[dict, Path]:
-    """One ``--limit 3`` run of the four systems with the real models and the shipped adapter."""
+    """One ``--limit 3`` run of every system with the real models and the shipped adapter."""
     from evaluation.data import resolve_data
     from evaluation.run import Options, evaluate_all
 
@@ -101,32 +101,64 @@ def assert_number(value: object, low: float, high: float, what: str) -> None:
     assert math.isfinite(value) and low <= value <= high, f"{what} = {value}"
 
 
-PERCENT = {"contains_gold", "token_f1", "citation_correct", "abstention_withheld", "abstained"}
+PERCENT = {
+    "contains_gold",
+    "token_f1",
+    "citation_correct",
+    "abstention_withheld",
+    "abstained",
+    "gold_shown",
+    "lost_not_shown",
+    "lost_shown_not_used",
+}
+SYSTEM_KEYS = ["extractive", "base", "base+rag", "specialist", "specialist+rag", "product"]
+CLOSED_BOOK = {"base", "specialist"}
+NO_MODEL_OR_EXTRACTIVE = {"extractive", "product"}
 
 
-def test_report_has_four_systems_with_valid_metrics(quick_run) -> None:
+def test_report_has_every_system_with_valid_metrics(quick_run) -> None:
     report, _ = quick_run
     systems = report["qa"]["systems"]
-    assert list(systems) == ["base", "base+rag", "specialist", "specialist+rag"]
+    assert list(systems) == [*SYSTEM_KEYS, "oracle"]
     assert report["qa"]["questions"] == LIMIT
-    for key, scores in systems.items():
-        retrieval = key.endswith("+rag")
+    for key in SYSTEM_KEYS:
+        scores = systems[key]
+        retrieval = key not in CLOSED_BOOK
         assert ("citation_correct" in scores) == retrieval
         assert ("abstention_withheld" in scores) == retrieval
+        assert ("gold_shown" in scores) == retrieval
         for metric, value in scores.items():
             high = 100 if metric in PERCENT else 1e6
             assert_number(value, 0, high, f"{key} {metric}")
         assert scores["latency_p95_s"] >= scores["latency_p50_s"] > 0
-        assert scores["mean_tokens"] <= 24
+        if key not in NO_MODEL_OR_EXTRACTIVE:
+            assert scores["mean_tokens"] <= 24
     assert_number(report["qa"]["gold_in_top_k"], 0, 100, "gold_in_top_k")
+
+
+def test_oracle_row_is_what_the_product_read_and_bounds_it(quick_run) -> None:
+    report, out = quick_run
+    systems = report["qa"]["systems"]
+    product = systems["product"]
+    assert systems["oracle"] == {"contains_gold": product["gold_shown"]}
+    assert systems["oracle"]["contains_gold"] >= product["contains_gold"]
+    assert product["lost_not_shown"] + product["lost_shown_not_used"] == pytest.approx(
+        100 - product["contains_gold"], abs=0.02
+    )
+    for line in (out / "answers.jsonl").read_text().splitlines():
+        answer = json.loads(line)["systems"]["product"]
+        assert isinstance(answer["gold_shown"], bool)
+        assert not answer["contains_gold"] or answer["gold_shown"]
 
 
 def test_report_summaries_retrieval_and_config(quick_run) -> None:
     report, _ = quick_run
-    assert report["summaries"]["documents"] == LIMIT
-    for model in ("base", "specialist"):
-        for metric in ("rouge1", "rouge2", "rougeL"):
-            assert_number(report["summaries"]["models"][model][metric], 0, 100, metric)
+    for task in ("summaries", "news"):
+        assert report[task]["documents"] == LIMIT
+        for model in ("base", "specialist"):
+            for metric in ("rouge1", "rouge2", "rougeL"):
+                assert_number(report[task]["models"][model][metric], 0, 100, f"{task} {metric}")
+    assert report["data"]["news"]["path"].endswith("cnn_dailymail/test.jsonl")
     assert set(report["retrieval"]["rows"]) == {"dense", "bm25", "hybrid"}
     for scores in report["retrieval"]["rows"].values():
         assert_number(scores["ndcg@10"], 0, 1, "ndcg@10")
@@ -142,14 +174,23 @@ def test_report_files_and_plots_are_written(quick_run) -> None:
     report, out = quick_run
     assert json.loads((out / "report.json").read_text()) == report
     markdown = (out / "report.md").read_text()
-    assert "4. specialist + retrieval (product)" in markdown
-    for figure in ("qa.png", "summaries.png", "retrieval.png", "latency.png", "loss_curve.png"):
+    assert "5. specialist + retrieval as served (product)" in markdown
+    assert "oracle: gold answer in what the product read" in markdown
+    figures = (
+        "qa.png",
+        "summaries.png",
+        "news.png",
+        "retrieval.png",
+        "latency.png",
+        "loss_curve.png",
+    )
+    for figure in figures:
         assert figure in report["figures"]
         assert (out / figure).read_bytes().startswith(b"\x89PNG")
         assert f"({figure})" in markdown
     lines = (out / "answers.jsonl").read_text().splitlines()
     assert len(lines) == LIMIT
-    assert set(json.loads(lines[0])["systems"]) == set(report["qa"]["systems"])
+    assert list(json.loads(lines[0])["systems"]) == SYSTEM_KEYS
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

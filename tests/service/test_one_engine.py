@@ -1,7 +1,8 @@
 """The loader, the generator and the answer pipeline exist once: every way in gives one text.
 
-``/ask`` (the live service), ``specialist ask --local``, ``eval all``'s QA path and ``eval rag``
-answer one question with the same text, and ``eval summarize``'s batched generation and the
+``/ask`` (the live service), ``specialist ask --local`` and ``eval all``'s QA path answer one
+question with the same text; the generating reader of that pipeline and ``eval rag`` write the
+same answer from the same prompt; and ``eval summarize``'s batched generation and the
 streaming generator summarize one document with the same text. Each path loads the specialist
 where it always does (the service at start-up, the CLI, each evaluation), so a second loader, a
 second stop rule or a second pipeline would show up as a different answer. Every path runs with
@@ -11,6 +12,7 @@ the service's thread count, as the pool gives a lone answer.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -63,10 +65,13 @@ def test_ask_ask_local_eval_all_and_eval_rag_give_one_answer(
     hits = index.search(QUESTION, k=TOP_K)
     specialist = load_specialist(service_settings, version)  # as ``eval all`` loads it
     question = Question(QUESTION, Paragraph("0", "Rhine", ""), ("Swiss Alps",), 0)
-    evaluated = with_retrieval(specialist, question, hits, 0.0, TOKENS, service_settings)
+    policy = AnswerPolicy.from_settings(service_settings)
+    evaluated = with_retrieval(specialist, index, policy, TOKENS)(question, hits, 0.0)
     assert evaluated.text == served["answer"]
 
-    policy = AnswerPolicy.from_settings(service_settings)
+    generating = replace(policy, reader=None)  # SPECIALIST_READER=generate, eval rag's reader
+    generated = with_retrieval(specialist, index, generating, TOKENS)(question, hits, 0.0)
+    assert generated.text and generated.text != served["answer"]
     passages = fit_passages(
         hits, specialist.tokenizer, policy.prompt_budget, QUESTION, policy.passage_words
     )
@@ -85,7 +90,7 @@ def test_ask_ask_local_eval_all_and_eval_rag_give_one_answer(
         out=None,
         max_new_tokens=TOKENS,
     )
-    assert report["results"]["adapter"]["examples"] == [served["answer"]]
+    assert report["results"]["adapter"]["examples"] == [generated.text]
 
 
 def test_eval_summarize_batches_the_text_the_stream_gives(service_settings, tmp_path) -> None:
