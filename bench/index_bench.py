@@ -32,6 +32,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from retrieval.indexer import build_index  # noqa: E402
+from retrieval.loaders import jsonl_lines  # noqa: E402
 from retrieval.search import open_index  # noqa: E402
 from specialist.models import load_embedder  # noqa: E402
 from specialist.settings import load_settings  # noqa: E402
@@ -133,10 +134,8 @@ def main() -> None:
     deleted_s, deleted = timed_build(settings, folder, embedder)
 
     index = open_index(settings, embedder)
-    queries = [
-        json.loads(line)["text"]
-        for line in (args.beir / "queries.jsonl").read_text().splitlines()[: args.queries]
-    ]
+    lines = jsonl_lines((args.beir / "queries.jsonl").read_text(encoding="utf-8"))
+    queries = [json.loads(line)["text"] for _, line in lines][: args.queries]
     latency = {}
     for mode in ("dense", "bm25", "hybrid"):
         samples = []

@@ -55,7 +55,7 @@ class Question:
 
 @dataclass(frozen=True)
 class AnswerPolicy:
-    """How hits become a prompt, from settings: the relevance floor, passage length, budget."""
+    """How hits become an answer, from settings: the reader, relevance floor, passage length, budget."""
 
     min_relevance: float
     passage_words: int

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from retrieval.evaluate import load_beir_queries
-from retrieval.loaders import BEIR_CORPUS_NAME
+from retrieval.loaders import BEIR_CORPUS_NAME, jsonl_lines
 from specialist.errors import UserError
 from specialist.settings import PROJECT_ROOT
 from training.data import sha256_file
@@ -170,9 +170,7 @@ def beir_subset(beir: Path, limit: int, out: Path) -> Path:
     relevant = {doc for q in query_ids for doc in judged.qrels[q]}
     wanted = limit * BEIR_DISTRACTORS_PER_QUERY
     lines = []
-    for line in (beir / BEIR_CORPUS_NAME).read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
+    for _, line in jsonl_lines((beir / BEIR_CORPUS_NAME).read_text(encoding="utf-8")):
         doc_id = str(json.loads(line)["_id"])
         if doc_id in relevant or wanted > 0:
             wanted -= doc_id not in relevant

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from retrieval.loaders import jsonl_lines
 from training.plot import plot_loss_curve
 
 COLORS = ("#636363", "#bdbdbd", "#6baed6", "#fdae6b", "#fd8d3c", "#e6550d", "#31a354")
@@ -88,7 +89,7 @@ def loss_curve(adapter_folder: Path | None, path: Path) -> bool:
     log = adapter_folder / "train_log.jsonl"
     if not log.is_file():
         return False
-    history = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    history = [json.loads(line) for _, line in jsonl_lines(log.read_text(encoding="utf-8"))]
     plot_loss_curve(history, path)
     return True
 

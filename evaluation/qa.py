@@ -122,6 +122,26 @@ def score_answer(
     )
 
 
+def scored(answer: Callable[[str, Sequence[Hit]], Grounded]) -> Read:
+    """A system from a function answering a question from hits: timed and scored."""
+
+    def read(question: Question, hits: Sequence[Hit], retrieve_seconds: float) -> Answer:
+        begin = time.perf_counter()
+        result = answer(question.question, hits)
+        seconds = time.perf_counter() - begin
+        return score_answer(
+            result.answer,
+            question,
+            result.passages,
+            result.tokens,
+            retrieve_seconds + seconds,
+            seconds,
+            result.shown,
+        )
+
+    return read
+
+
 def with_retrieval(
     specialist: Specialist,
     index: HybridIndex,
@@ -129,46 +149,23 @@ def with_retrieval(
     max_new_tokens: int,
 ) -> Read:
     """A system answering through the product's pipeline with ``policy``'s reader."""
-
-    def read(question: Question, hits: Sequence[Hit], retrieve_seconds: float) -> Answer:
-        begin = time.perf_counter()
-        result = grounded_answer(specialist, index, question.question, hits, max_new_tokens, policy)
-        seconds = time.perf_counter() - begin
-        return score_answer(
-            result.answer,
-            question,
-            result.passages,
-            result.tokens,
-            retrieve_seconds + seconds,
-            seconds,
-            result.shown,
+    return scored(
+        lambda question, hits: grounded_answer(
+            specialist, index, question, hits, max_new_tokens, policy
         )
-
-    return read
+    )
 
 
 def extractive(passage_words: int) -> Read:
     """The reference row: the sentence sharing most terms with the question, copied and cited."""
 
-    def read(question: Question, hits: Sequence[Hit], retrieve_seconds: float) -> Answer:
-        begin = time.perf_counter()
-        chosen = most_shared_terms(question.question, hits)
+    def answer(question: str, hits: Sequence[Hit]) -> Grounded:
+        chosen = most_shared_terms(question, hits)
         if chosen is None:
-            result = Grounded(NO_ANSWER, [], 0, [])
-        else:
-            result = sentence_answer(question.question, hits, chosen, passage_words)
-        seconds = time.perf_counter() - begin
-        return score_answer(
-            result.answer,
-            question,
-            result.passages,
-            result.tokens,
-            retrieve_seconds + seconds,
-            seconds,
-            result.shown,
-        )
+            return Grounded(NO_ANSWER, [], 0, [])
+        return sentence_answer(question, hits, chosen, passage_words)
 
-    return read
+    return scored(answer)
 
 
 def closed_book(specialist: Specialist, max_new_tokens: int) -> Read:
