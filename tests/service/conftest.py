@@ -47,6 +47,12 @@ SECRET = "The vault code is 4711."
 
 
 @pytest.fixture(scope="session")
+def documents() -> dict[str, str]:
+    """The corpus's files by source path, as written."""
+    return DOCS
+
+
+@pytest.fixture(scope="session")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A document root with two articles, an unreadable file and a symlink leading out of it."""
     base = tmp_path_factory.mktemp("service-corpus")
