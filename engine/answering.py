@@ -28,7 +28,7 @@ from engine.generate import stream_tokens
 from engine.schemas import AskResponse, Citation, Timings
 from engine.threads import fit_threads
 from specialist.prompt import NO_ANSWER, PromptPassage, rag_request, render
-from specialist.text import sentence_window, sentences
+from specialist.text import sentences
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -213,23 +213,35 @@ def emit(text: str, on_token: Callable[[str], None] | None) -> list[str]:
     return pieces
 
 
+def quoted_window(text: str, chosen: Candidate, words: int) -> str:
+    """The chosen sentence and those after it, about ``words`` words (0: to the end of ``text``).
+
+    The cited passage starts with the quote, so its snippet shows what the answer quoted first.
+    """
+    parts: list[str] = []
+    count = 0
+    for start, end in sentences(text)[chosen.index :]:
+        if parts and 0 < words <= count:
+            break
+        part = text[start:end].strip()
+        parts.append(part)
+        count += len(part.split())
+    return " ".join(parts)
+
+
 def sentence_answer(
     question: str, hits: Sequence[Hit], chosen: Candidate, passage_words: int
 ) -> Grounded:
     """``chosen`` (a sentence of one of ``hits``) as the answer, cited by its hit's number.
 
-    Hits are numbered in rank order; the cited one shows the window of whole sentences that holds
-    the chosen sentence (so its snippet shows what was quoted), the others their focused window.
+    Hits are numbered in rank order; the cited one shows the quoted sentence and what follows it,
+    the others their focused window.
     """
     passages = []
     for rank, hit in enumerate(hits):
         text = focus(hit.text, question, passage_words)
-        if rank == chosen.rank and passage_words > 0:
-            spans = sentences(hit.text)
-            first = max(0, chosen.index - 1)
-            text = sentence_window(hit.text, spans, first, passage_words, through=chosen.index)
-        elif rank == chosen.rank:
-            text = hit.text.strip()
+        if rank == chosen.rank:
+            text = quoted_window(hit.text, chosen, passage_words)
         passages.append(Numbered(rank + 1, hit, text))
     answer = f"{chosen.text} [{chosen.rank + 1}]"
     return Grounded(answer, passages, len(emit(answer, None)), [h.text for h in hits])

@@ -60,6 +60,15 @@ def register_eval(kinds: argparse._SubParsersAction) -> None:
     parser.add_argument("--top-k", type=positive, default=4, help="passages per question")
     parser.add_argument("--max-new-tokens", type=positive, default=64, help="answer length cap")
     parser.add_argument(
+        "--systems",
+        help="comma-separated QA rows to run, e.g. extractive,product (default: every row)",
+    )
+    parser.add_argument(
+        "--skip-summaries",
+        action="store_true",
+        help="leave out summarization, the longest part of a full run",
+    )
+    parser.add_argument(
         "--resume",
         action="store_true",
         help="reuse the finished systems of an interrupted run in --out (same data and options)",
@@ -71,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     """Resolve the data, run everything, print the report."""
     from evaluation.data import resolve_data
     from evaluation.run import Options, evaluate_all
+    from evaluation.systems import system_keys
     from specialist.settings import load_settings
 
     settings = load_settings()
@@ -85,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
         max_new_tokens=args.max_new_tokens,
         split_file=args.split_file,
         resume=args.resume,
+        systems=system_keys(args.systems) if args.systems else Options.systems,
+        summarize=not args.skip_summaries,
     )
     evaluate_all(settings, data, out, options)
     console = Console()

@@ -108,6 +108,8 @@ def draw_all(report: dict[str, Any], latencies: dict[str, list[float]], folder: 
     )
     written.append("qa.png")
     for task, figure in (("summaries", "summaries.png"), ("news", "news.png")):
+        if task not in report:
+            continue
         models = report[task]["models"]
         grouped_bars(
             folder / figure,

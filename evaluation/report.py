@@ -72,6 +72,23 @@ def summary_table(block: dict[str, Any]) -> str:
     )
 
 
+def summary_parts(report: dict[str, Any]) -> list[str]:
+    """The summarization section, when the run summarized (``--skip-summaries`` leaves it out)."""
+    if "summaries" not in report:
+        return []
+    return [
+        "## Summarization",
+        f"`--summaries` set (dialogues by default, DialogSum test): "
+        f"{summary_text(report['summaries'])}",
+        summary_table(report["summaries"]),
+        "![summarization](summaries.png)",
+        f"`--news` set (news articles by default, the shipped CNN/DailyMail test slice): "
+        f"{summary_text(report['news'])}",
+        summary_table(report["news"]),
+        "![news summarization](news.png)",
+    ]
+
+
 def losses(report: dict[str, Any]) -> str:
     """Where the product's misses come from: a gold answer never shown, or shown and not used."""
     product = report["qa"]["systems"].get("product", {})
@@ -88,12 +105,7 @@ def losses(report: dict[str, Any]) -> str:
 
 def render_report(report: dict[str, Any]) -> str:
     """The whole report as Markdown."""
-    config, qa, summaries, retrieval = (
-        report["config"],
-        report["qa"],
-        report["summaries"],
-        report["retrieval"],
-    )
+    config, qa, retrieval = report["config"], report["qa"], report["retrieval"]
     limited = f", limited to {config['limit']} per task" if config["limit"] else ""
     parts = [
         "# specialist: RAG, fine-tuning and both, side by side",
@@ -115,14 +127,7 @@ def render_report(report: dict[str, Any]) -> str:
         losses(report),
         "![grounded QA](qa.png)",
         "![latency](latency.png)",
-        "## Summarization",
-        f"`--summaries` set (dialogues by default, DialogSum test): {summary_text(summaries)}",
-        summary_table(summaries),
-        "![summarization](summaries.png)",
-        f"`--news` set (news articles by default, the shipped CNN/DailyMail test slice): "
-        f"{summary_text(report['news'])}",
-        summary_table(report["news"]),
-        "![news summarization](news.png)",
+        *summary_parts(report),
         "## Retrieval",
         f"{retrieval['queries']} queries of `{retrieval['dataset']}` ({retrieval['split']}), "
         f"{retrieval['chunks']} chunks.",

@@ -55,11 +55,15 @@ class Options:
     batch_size: int = 8
     split_file: Path | None = None
     resume: bool = False
+    systems: tuple[str, ...] = tuple(system.key for system in SYSTEMS)
+    """The QA rows to run; a rerun of one row is much cheaper."""
+    summarize: bool = True
+    """Whether both models summarize both summary sets (the longest part of a full run)."""
 
 
 def options_record(options: Options) -> dict[str, Any]:
     """The options as JSON values (``resume`` left out: it does not change any number)."""
-    record = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()}
+    record = json.loads(json.dumps(asdict(options), default=str))
     record.pop("resume")
     return record
 
@@ -71,10 +75,12 @@ def evaluate_all(settings: Settings, data: EvalData, out: Path, options: Options
     started = time.perf_counter()
     hashes = data_hashes(data)
     heldout = heldout_questions(data.squad, options.split_file, options.limit, options.seed)
-    summary_sets = {
-        "summaries": summary_items(data.summaries, options.limit),
-        "news": summary_items(data.news, options.limit),
-    }
+    summary_sets = {}
+    if options.summarize:
+        summary_sets = {
+            "summaries": summary_items(data.summaries, options.limit),
+            "news": summary_items(data.news, options.limit),
+        }
     beir = data.beir
     if options.limit:
         beir = beir_subset(data.beir, options.limit, settings.home / "eval-data")
@@ -102,7 +108,7 @@ def evaluate_all(settings: Settings, data: EvalData, out: Path, options: Options
     withheld_scores: dict[str, float | None] = {}
     summaries: dict[str, dict[str, dict[str, float]]] = {}
     for kind in MODEL_KINDS:
-        systems = [s for s in SYSTEMS if s.model == kind]
+        systems = [s for s in SYSTEMS if s.model == kind and s.key in options.systems]
         parts = [s.key for s in systems] + (
             [f"{task}:{kind}" for task in summary_sets] if kind else []
         )
@@ -140,12 +146,16 @@ def evaluate_all(settings: Settings, data: EvalData, out: Path, options: Options
     for key, abstention in withheld_scores.items():
         if abstention is not None:
             qa_systems[key]["abstention_withheld"] = abstention
-    qa_systems["oracle"] = {"contains_gold": qa_systems["product"]["gold_shown"]}
+    if "product" in qa_systems:
+        qa_systems["oracle"] = {"contains_gold": qa_systems["product"]["gold_shown"]}
 
     report: dict[str, Any] = {
         "kind": "eval-all",
         "created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "systems": {**{s.key: s.label for s in SYSTEMS}, "oracle": ORACLE_LABEL},
+        "systems": {
+            **{s.key: s.label for s in SYSTEMS if s.key in qa_systems},
+            **({"oracle": ORACLE_LABEL} if "oracle" in qa_systems else {}),
+        },
         "config": {
             **options_record(options),
             "adapter_version": version,

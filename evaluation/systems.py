@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from engine.answering import AnswerPolicy
 from evaluation.qa import Read, closed_book, extractive, with_retrieval
+from specialist.errors import UserError
 
 if TYPE_CHECKING:
     from engine.loader import Specialist
@@ -50,6 +51,19 @@ SYSTEMS: tuple[System, ...] = (
 MODEL_KINDS: tuple[Literal["base", "specialist"] | None, ...] = (None, "base", "specialist")
 """Systems are run grouped by model, so each model is loaded once."""
 ORACLE_LABEL = "oracle: gold answer in what the product read (ceiling)"
+
+
+def system_keys(text: str) -> tuple[str, ...]:
+    """The rows named by ``--systems`` (comma-separated keys); a clear error for unknown ones."""
+    keys = tuple(key.strip() for key in text.split(",") if key.strip())
+    known = [system.key for system in SYSTEMS]
+    unknown = [key for key in keys if key not in known]
+    if unknown or not keys:
+        raise UserError(
+            f"--systems: unknown system {', '.join(unknown) or '(none)'}; "
+            f"choose from {', '.join(known)}"
+        )
+    return keys
 
 
 def system_reader(

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from engine.answering import Numbered, citations_for, cited_numbers, covered, fit_passages
+from engine.answering import (
+    Numbered,
+    citations_for,
+    cited_numbers,
+    covered,
+    fit_passages,
+    quoted_window,
+)
+from engine.extract import candidates
 from retrieval.search import Hit
 
 
@@ -48,3 +56,13 @@ def test_passages_are_focused_on_the_question(base_model) -> None:
     passages = fit_passages([hit(text)], tokenizer, 640, "Where was the treaty signed?", 50)
     assert "signed in Lisbon" in passages[0].text
     assert len(passages[0].text.split()) < 70
+
+
+def test_the_cited_passage_starts_with_the_quoted_sentence() -> None:
+    text = "A first sentence here. The quoted one is this. Then more text follows. And more."
+    chosen = candidates([hit(text)])[1]
+    assert quoted_window(text, chosen, 5) == "The quoted one is this."
+    assert quoted_window(text, chosen, 8) == "The quoted one is this. Then more text follows."
+    assert quoted_window(text, chosen, 0) == (
+        "The quoted one is this. Then more text follows. And more."
+    )

@@ -211,6 +211,8 @@ def test_bad_data_is_refused_with_one_sentence(user_data, tmp_path: Path) -> Non
     )  # fmt: skip
     assert result.returncode == 2
     assert "not in SQuAD layout" in result.stderr and "Traceback" not in result.stderr
+    unknown = run_cli("--systems", "product,oracle", "--out", str(tmp_path / "out"))
+    assert unknown.returncode == 2 and "unknown system oracle" in unknown.stderr
     missing = run_cli("--data-dir", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "no such folder" in missing.stderr
     assert not (tmp_path / "out").exists()
