@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from engine.focus import most_shared_terms
 from retrieval.artifacts import bm25_tokens
 from specialist.errors import UserError
 from specialist.text import sentences
@@ -248,18 +249,16 @@ def extract(
     return Extracted(found[best], probability, probability >= weights.threshold)
 
 
-def most_shared_terms(question: str, hits: Sequence[Hit]) -> Candidate | None:
-    """The sentence sharing most distinct stemmed terms with the question (earliest on a tie).
+def best_matching_sentence(question: str, hits: Sequence[Hit]) -> Candidate | None:
+    """The sentence of ``hits`` sharing most terms with the question, by passage focusing's rule.
 
     No model at all: the reference every reader must beat (``specialist eval all``'s extractive
-    row), and the rule passage focusing uses to pick its window.
+    row).
     """
     found = candidates(hits)
     if not found:
         return None
-    asked = set(bm25_tokens([question])[0])
-    shared = [len(asked & set(t)) for t in bm25_tokens([c.text for c in found])]
-    return found[max(range(len(found)), key=lambda i: (shared[i], -i))]
+    return found[most_shared_terms(question, [c.text for c in found])[0]]
 
 
 class SentenceVectors:

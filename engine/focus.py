@@ -22,7 +22,14 @@ def focus(text: str, question: str, words: int) -> str:
     spans = sentences(text)
     if words <= 0 or len(spans) <= 1 or len(text.split()) <= words:
         return text.strip()
-    terms = set(bm25_tokens([question])[0])
-    overlap = [len(terms & set(tokens)) for tokens in bm25_tokens([text[s:e] for s, e in spans])]
-    best = max(range(len(spans)), key=lambda i: (overlap[i], -i))
-    return sentence_window(text, spans, max(0, best - 1) if overlap[best] else 0, words)
+    best, shared = most_shared_terms(question, [text[s:e] for s, e in spans])
+    return sentence_window(text, spans, max(0, best - 1) if shared else 0, words)
+
+
+def most_shared_terms(question: str, texts: list[str]) -> tuple[int, int]:
+    """Index of the text sharing most distinct stemmed terms with ``question`` (earliest on a
+    tie), and how many it shares: the one "best-matching sentence" rule of the project."""
+    asked = set(bm25_tokens([question])[0])
+    shared = [len(asked & set(tokens)) for tokens in bm25_tokens(texts)]
+    best = max(range(len(texts)), key=lambda i: (shared[i], -i))
+    return best, shared[best]

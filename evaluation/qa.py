@@ -26,7 +26,7 @@ from engine.answering import (
     grounded_answer,
     sentence_answer,
 )
-from engine.extract import most_shared_terms
+from engine.extract import best_matching_sentence
 from engine.generate import stream_tokens
 from engine.loader import Specialist
 from retrieval.search import Hit, HybridIndex
@@ -160,7 +160,7 @@ def extractive(passage_words: int) -> Read:
     """The reference row: the sentence sharing most terms with the question, copied and cited."""
 
     def answer(question: str, hits: Sequence[Hit]) -> Grounded:
-        chosen = most_shared_terms(question, hits)
+        chosen = best_matching_sentence(question, hits)
         if chosen is None:
             return Grounded(NO_ANSWER, [], 0, [])
         return sentence_answer(question, hits, chosen, passage_words)

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from specialist.errors import UserError
 from specialist.prompt import NO_ANSWER, PromptPassage, rag_request
 from specialist.settings import Settings
-from specialist.text import sentence_window, sentences
+from specialist.text import holds_answer, sentence_window, sentences
 
 
 @dataclass(frozen=True)
@@ -139,11 +139,6 @@ def answer_sentence(question: Question, max_words: int) -> str:
     return clipped if clipped.endswith((".", "!", "?")) else clipped + "."
 
 
-def _contains_answer(text: str, answers: Sequence[str]) -> bool:
-    lowered = text.lower()
-    return any(answer.lower() in lowered for answer in answers)
-
-
 class DistractorFinder:
     """Hard negatives for a question: top hits of the project's hybrid retriever over one split."""
 
@@ -173,7 +168,7 @@ class DistractorFinder:
                 paragraph is None
                 or paragraph == question.paragraph
                 or paragraph in found
-                or _contains_answer(paragraph.text, question.answers)
+                or holds_answer(paragraph.text, question.answers)
             ):
                 continue
             found.append(paragraph)

@@ -95,14 +95,11 @@ def dev_figures(seen: Sequence[Seen], weights: ReaderWeights) -> dict[str, float
     """What the reader does on dev: answers holding the gold, declines with and without it."""
     answerable = [s for s in seen if not s.withheld and len(s.labels)]
     withheld = [s for s in seen if s.withheld and len(s.labels)]
-
-    def best(s: Seen) -> tuple[int, float]:
-        probabilities = weights.probabilities(s.rows)
-        return int(np.argmax(probabilities)), float(probabilities.max())
-
-    right = [bool(s.labels[best(s)[0]]) for s in answerable]
-    answered = [best(s)[1] >= weights.threshold for s in answerable]
-    overlap_rule = [bool(s.labels[int(np.argmax(s.rows[:, 0]))]) for s in answerable]
+    chosen = [weights.probabilities(s.rows) for s in answerable]
+    right = [bool(s.labels[int(np.argmax(p))]) for s, p in zip(answerable, chosen, strict=True)]
+    answered = [p.max() >= weights.threshold for p in chosen]
+    overlap = FEATURES.index("overlap")
+    overlap_rule = [bool(s.labels[int(np.argmax(s.rows[:, overlap]))]) for s in answerable]
     return {
         "questions": len(answerable),
         "best_sentence_holds_gold_pct": round(100 * float(np.mean(right)), 2),
@@ -111,7 +108,11 @@ def dev_figures(seen: Sequence[Seen], weights: ReaderWeights) -> dict[str, float
         ),
         "declines_answerable_pct": round(100 * (1 - float(np.mean(answered))), 2),
         "declines_withheld_pct": round(
-            100 * float(np.mean([best(s)[1] < weights.threshold for s in withheld])), 2
+            100
+            * float(
+                np.mean([weights.probabilities(s.rows).max() < weights.threshold for s in withheld])
+            ),
+            2,
         ),
         "most_shared_terms_sentence_holds_gold_pct": round(100 * float(np.mean(overlap_rule)), 2),
         "gold_in_candidates_pct": round(
