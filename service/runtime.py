@@ -72,10 +72,12 @@ class Runtime:
 
     def start(self) -> None:
         """Load everything (blocking); call from a background thread so /health answers at once."""
+        from engine.answering import AnswerPolicy
         from retrieval.search import open_index
         from specialist.models import load_embedder
 
         try:
+            AnswerPolicy.from_settings(self.settings)  # a broken reader file fails at start
             self.embedder = load_embedder(self.settings)
             self._set(specialist=load_specialist(self.settings))
             index = open_index(self.settings, self.embedder)
