@@ -34,6 +34,8 @@ def test_open_routes_need_no_key(keyed: TestClient) -> None:
         ("GET", "/reindex/abc"),
         ("POST", "/adapters/x/activate"),
         ("GET", "/openapi.json"),
+        ("GET", "/docs"),
+        ("GET", "/redoc"),
     ],
 )
 def test_protected_routes_refuse_without_the_key(keyed: TestClient, method: str, path: str) -> None:

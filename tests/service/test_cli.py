@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -26,12 +27,21 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_ask_remote_prints_answer_and_sources(base_url: str) -> None:
+    """The corpus answers this question, so the answer and exactly one source must be printed.
+
+    The printed answer ends with the ``[n]`` of the one source line, which names the Rhine article.
+    """
     result = run_cli(
         "ask", "--url", base_url, "--max-new-tokens", "8", "Where does the Rhine rise?"
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip()
-    assert "Sources:" in result.stdout or "(no passage cited)" in result.stdout
+    answer, sources = result.stdout.split("\n\nSources:\n")
+    assert "Swiss Alps" in answer
+    assert "(no passage cited)" not in result.stdout
+    [line] = sources.strip().splitlines()
+    cited = re.fullmatch(r"\[(\d+)\] rivers/rhine\.md  .*  \(score -?\d+\.\d{3}\)", line)
+    assert cited, line
+    assert answer.rstrip().endswith(f"[{cited.group(1)}]")
 
 
 def test_ask_remote_unreachable_is_one_line() -> None:

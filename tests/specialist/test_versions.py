@@ -63,9 +63,29 @@ def test_second_writer_gets_a_clear_busy_error(tmp_path: Path) -> None:
         holder.join(30)
 
 
-def test_prune_keeps_recent_and_current(tmp_path: Path) -> None:
+def test_prune_keeps_the_newest_versions(tmp_path: Path) -> None:
     store = VersionStore(tmp_path, "adapter", keep=2)
     names = [_write(store, str(i)) for i in range(4)]
     assert store.list() == names[-2:]
     with pytest.raises(UserError, match="no adapter version"):
         store.activate(names[0])
+
+
+def test_prune_never_deletes_the_current_version_or_its_rollback_target(tmp_path: Path) -> None:
+    """Rolled back to old versions, they are the oldest on disk and still must survive prune.
+
+    Five versions are written with a generous ``keep``; version 1 and then version 0 are activated,
+    so version 0 is current and version 1 its rollback target. With ``keep=2`` the three oldest
+    (0, 1, 2) are beyond the limit, but only 2 is unprotected and deleted.
+    """
+    writer = VersionStore(tmp_path, "adapter", keep=10)
+    names = [_write(writer, str(i)) for i in range(5)]
+    writer.activate(names[1])
+    writer.activate(names[0])
+    pruner = VersionStore(tmp_path, "adapter", keep=2)
+    assert pruner.prune() == [names[2]]
+    assert pruner.list() == [names[0], names[1], names[3], names[4]]
+    assert pruner.current() == names[0]
+    assert (pruner.current_path() / "data.txt").read_text() == "0"
+    assert pruner.rollback() == names[1]
+    assert (pruner.current_path() / "data.txt").read_text() == "1"
