@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench clean adapter reader
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; set PYTHON=/path/to/python3.11" >&2; exit 2; }
@@ -40,6 +40,16 @@ format: install
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The shipped default adapter's recipe (adapters/default/README.md), then the reader refitted for it.
+ADAPTER_DATA := corpora/training/dialogsum_train.jsonl corpora/training/raft_train_no_dev.jsonl \
+	corpora/training/cnn_dailymail_train.jsonl
+
+adapter: install
+	$(BIN)/specialist train --config configs/default.json --data $(ADAPTER_DATA)
+
+reader: install
+	$(BIN)/specialist train-reader
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

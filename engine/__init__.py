@@ -7,7 +7,7 @@ HTTP: ``service`` wraps it in routes, a pool and hot swapping.
 Modules: ``loader`` (base model + adapter, in the serving dtype), ``generate`` (greedy decoding
 with one stop rule, streamed or batched), ``answering`` (the reader chosen, gate, focus, budget,
 prompt, citations), ``extract`` (the extractive reader: sentence scorer, its weights in
-``reader.json``, decline threshold), ``focus`` (the sentence window shown per passage), ``schemas`` (the answer's types),
+``reader.json``, decline threshold), ``judge`` (the specialist's vote on the reader's shortlist), ``focus`` (the sentence window shown per passage), ``schemas`` (the answer's types),
 ``snapshot`` (the index + specialist pair a request uses), ``threads`` and ``fresh_thread`` (how
 answers share the CPU cores).
 """

@@ -18,13 +18,14 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.extract import SHIPPED_WEIGHTS, Candidate, ReaderWeights, extract, sentence_vectors
 from engine.focus import focus
 from engine.generate import stream_tokens
+from engine.judge import question_log_likelihood
 from engine.schemas import AskResponse, Citation, Timings
 from engine.threads import fit_threads
 from specialist.prompt import NO_ANSWER, PromptPassage, rag_request, render
@@ -248,15 +249,26 @@ def sentence_answer(
 
 
 def extracted_answer(
+    specialist: Specialist,
     index: HybridIndex,
     question: str,
     hits: Sequence[Hit],
     policy: AnswerPolicy,
     on_token: Callable[[str], None] | None = None,
 ) -> Grounded:
-    """The extractive reader's answer: the best sentence of ``hits``, cited, or a decline."""
+    """The extractive reader's answer: the best sentence of ``hits``, cited, or a decline.
+
+    The specialist judges the scorer's shortlist when the reader's weights give it a vote.
+    """
     assert policy.reader is not None, "only called with reader weights"
-    chosen = extract(question, hits, policy.reader, sentence_vectors(index), index.idf)
+    chosen = extract(
+        question,
+        hits,
+        policy.reader,
+        sentence_vectors(index),
+        index.idf,
+        partial(question_log_likelihood, specialist),
+    )
     if not chosen.answered or chosen.candidate is None:
         emit(NO_ANSWER, on_token)
         return Grounded(NO_ANSWER, [], 0, [h.text for h in hits])
@@ -281,7 +293,7 @@ def grounded_answer(
     Shared by ``/ask`` and ``specialist eval all`` so the evaluation scores exactly what users get.
     """
     if policy.reader is not None:
-        return extracted_answer(index, question, hits, policy, on_token)
+        return extracted_answer(specialist, index, question, hits, policy, on_token)
     if not covered(hits, policy.min_relevance):
         if on_token is not None:
             on_token(NO_ANSWER)

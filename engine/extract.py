@@ -176,12 +176,19 @@ def features(
     return np.array([[row[name] for name in FEATURES] for row in rows], dtype=np.float64)
 
 
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """Probabilities from log-odds."""
+    return 1.0 / (1.0 + np.exp(-logits))
+
+
 @dataclass(frozen=True)
 class ReaderWeights:
     """A fitted scorer: ``P(sentence holds the answer) = sigmoid(features · coef + intercept)``.
 
-    ``threshold`` is the probability below which the best sentence is not trusted and the reader
-    declines. ``record`` says how the weights were fitted and what they scored on dev.
+    ``threshold`` is the probability below which the chosen sentence is not trusted and the reader
+    declines. When ``judge_weight`` is above zero, the scorer's ``judge_shortlist`` best sentences
+    are ranked again by ``logit + judge_weight * log P(question | sentence)`` under the specialist
+    (:mod:`engine.judge`). ``record`` says how the weights were fitted and what they scored on dev.
     """
 
     coef: tuple[float, ...]
@@ -189,11 +196,16 @@ class ReaderWeights:
     threshold: float
     features: tuple[str, ...] = FEATURES
     record: dict[str, Any] = field(default_factory=dict)
+    judge_weight: float = 0.0
+    judge_shortlist: int = 4
+
+    def logits(self, rows: np.ndarray) -> np.ndarray:
+        """The scorer's log-odds for each row of :func:`features`."""
+        return rows @ np.asarray(self.coef) + self.intercept
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         """The scorer's probability for each row of :func:`features`."""
-        logits = rows @ np.asarray(self.coef) + self.intercept
-        return 1.0 / (1.0 + np.exp(-logits))
+        return sigmoid(self.logits(rows))
 
     def to_json(self) -> str:
         """The weights as JSON text (readable, diffable, and no pickle to trust)."""
@@ -210,6 +222,8 @@ class ReaderWeights:
                 threshold=float(data["threshold"]),
                 features=tuple(data["features"]),
                 record=dict(data.get("record", {})),
+                judge_weight=float(data.get("judge_weight", 0.0)),
+                judge_shortlist=int(data.get("judge_shortlist", 4)),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise UserError(f"reader weights {path} cannot be read: {exc}") from None
@@ -230,22 +244,54 @@ class Extracted:
     answered: bool
 
 
+Judge = Callable[[str, list[str]], np.ndarray]
+"""``judge(question, sentences)``: the log-likelihood of the question given each sentence."""
+
+
+def shortlist(logits: np.ndarray, size: int) -> np.ndarray:
+    """Indices of the ``size`` highest logits, best first (ties keep candidate order)."""
+    return np.argsort(-logits, kind="stable")[:size]
+
+
+def choose(
+    logits: np.ndarray,
+    weights: ReaderWeights,
+    votes: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> int:
+    """The chosen candidate: the best logit, or the judge's pick among the scorer's shortlist.
+
+    ``votes(shortlist)`` gives the judge's log-likelihoods for those candidate indices.
+    """
+    if votes is None or weights.judge_weight <= 0 or len(logits) < 2:
+        return int(np.argmax(logits))
+    short = shortlist(logits, weights.judge_shortlist)
+    return int(short[np.argmax(logits[short] + weights.judge_weight * votes(short))])
+
+
 def extract(
     question: str,
     hits: Sequence[Hit],
     weights: ReaderWeights,
     embed: Callable[[list[str]], np.ndarray],
     idf: Callable[[list[str]], list[float]],
+    judge: Judge | None = None,
 ) -> Extracted:
-    """The sentence of ``hits`` most likely to answer ``question``, or a decline."""
+    """The sentence of ``hits`` most likely to answer ``question``, or a decline.
+
+    With a ``judge`` and weights that give it a vote, the scorer's shortlist is ranked again by the
+    judge; the decline still rests on the scorer's probability of the sentence chosen.
+    """
     found = candidates(hits)
     if not found:
         return Extracted(None, 0.0, False)
     vectors = embed([question, *(c.text for c in found)])
     cosines = vectors[1:] @ vectors[0]
-    probabilities = weights.probabilities(features(question, found, hits, cosines, idf))
-    best = int(np.argmax(probabilities))
-    probability = float(probabilities[best])
+    logits = weights.logits(features(question, found, hits, cosines, idf))
+    votes = None
+    if judge is not None:
+        votes = lambda short: judge(question, [found[i].text for i in short])  # noqa: E731
+    best = choose(logits, weights, votes)
+    probability = float(sigmoid(logits[best]))
     return Extracted(found[best], probability, probability >= weights.threshold)
 
 

@@ -27,7 +27,10 @@ BEIR_IN_DATA_DIR = Path("scifact")
 SPLIT_FILE = PROJECT_ROOT / "corpora" / "training" / "qa_split.json"
 NEWS_TEST = PROJECT_ROOT / "corpora" / "summaries" / "cnn_dailymail" / "test.jsonl"
 """The second summary set, news articles (shipped, so it needs no data folder)."""
-SUMMARY_TRAINING_FILES = (PROJECT_ROOT / "corpora" / "training" / "dialogsum_train.jsonl",)
+SUMMARY_TRAINING_FILES = (
+    PROJECT_ROOT / "corpora" / "training" / "dialogsum_train.jsonl",
+    PROJECT_ROOT / "corpora" / "training" / "cnn_dailymail_train.jsonl",
+)
 """What the shipped adapter was trained on: evaluation documents found here are dropped."""
 BEIR_SPLIT = "test"
 BEIR_DISTRACTORS_PER_QUERY = 20

@@ -103,6 +103,18 @@ def losses(report: dict[str, Any]) -> str:
     )
 
 
+def reader_sentence(config: dict[str, Any]) -> str:
+    """How the product row read its passages."""
+    if config.get("reader") != "extract":
+        return f"The product's reader: `{config.get('reader')}`."
+    judge = config.get("reader_judge_weight", 0.0)
+    judged = f", the specialist judging its 4 best with weight {judge}" if judge else ""
+    return (
+        f"The product's reader: `extract` (`{config['reader_weights']}`{judged}; it declines "
+        f"below probability {config.get('reader_threshold', 0.0):.3f})."
+    )
+
+
 def render_report(report: dict[str, Any]) -> str:
     """The whole report as Markdown."""
     config, qa, retrieval = report["config"], report["qa"], report["retrieval"]
@@ -117,9 +129,10 @@ def render_report(report: dict[str, Any]) -> str:
         f"{qa['questions']} questions from {len(qa['articles'])} articles the adapter never saw "
         f"({qa['excluded_training_articles']} training articles excluded; they stay in the index "
         f"as distractors). Retrieval: hybrid index {qa['index_version']} ({qa['chunks']} chunks), "
-        f"top {config['top_k']}, {config['prompt_token_budget']}-token passage budget, relevance "
-        f"floor {config['min_relevance']}; the top {config['top_k']} hits hold the gold answer "
-        f"for {qa['gold_in_top_k']:.1f}% of questions. Answers stop at "
+        f"top {config['top_k']}; the top {config['top_k']} hits hold the gold answer "
+        f"for {qa['gold_in_top_k']:.1f}% of questions. {reader_sentence(config)} "
+        f"Generated answers get a {config['prompt_token_budget']}-token passage budget and a "
+        f"relevance floor of {config['min_relevance']}, and stop at "
         f"{config['max_new_tokens']} new tokens. Citation and withheld-answer abstention apply to "
         f"systems with retrieval only; abstention is measured on {qa['withheld_questions']} "
         "questions asked again with every passage holding the answer removed.",

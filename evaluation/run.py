@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.extract import SHIPPED_WEIGHTS
+from engine.extract import SHIPPED_WEIGHTS, ReaderWeights
 from engine.loader import load_specialist
 from evaluation.checkpoint import Checkpoint
 from evaluation.data import BEIR_SPLIT, EvalData, beir_subset, data_hashes, heldout_questions
@@ -59,6 +59,14 @@ class Options:
     """The QA rows to run; a rerun of one row is much cheaper."""
     summarize: bool = True
     """Whether both models summarize both summary sets (the longest part of a full run)."""
+
+
+def reader_record(settings: Settings) -> dict[str, float]:
+    """The extractive reader's judge weight and decline threshold (nothing for ``generate``)."""
+    if settings.reader != "extract":
+        return {}
+    weights = ReaderWeights.load(settings.reader_weights or SHIPPED_WEIGHTS)
+    return {"reader_judge_weight": weights.judge_weight, "reader_threshold": weights.threshold}
 
 
 def options_record(options: Options) -> dict[str, Any]:
@@ -167,6 +175,7 @@ def evaluate_all(settings: Settings, data: EvalData, out: Path, options: Options
             "min_relevance": settings.min_relevance,
             "reader": settings.reader,
             "reader_weights": str(settings.reader_weights or SHIPPED_WEIGHTS),
+            **reader_record(settings),
             "decoding": "greedy",
             "torch": torch.__version__,
         },

@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from specialist.errors import UserError
+from specialist.hardware import resolve_dtype
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The source checkout this package was imported from (holds ``corpora/`` and ``adapters/``)."""
@@ -47,7 +48,8 @@ class Settings(BaseSettings):
         description=f"Specialist base model, one of: {', '.join(BASE_MODEL_NAMES)}.",
     )
     dtype: Literal["float32", "bfloat16"] = Field(
-        default="float32", description="Weights dtype for generation."
+        default="float32",
+        description="Dtype of a bare base-model load (the benches); serving uses serve_dtype.",
     )
     threads: int = Field(
         default_factory=lambda: min(2, os.cpu_count() or 1),
@@ -62,7 +64,8 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address the HTTP service binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port of the HTTP service.")
     api_key: str | None = Field(
-        default=None, description="When set, every route but /health and /ready needs it."
+        default=None,
+        description="When set, every route but /health, /ready and the page at / needs it.",
     )
 
     # retrieval (issue 3)
@@ -155,8 +158,10 @@ class Settings(BaseSettings):
         description="Weights of the 'extract' reader from `specialist train-reader` "
         "(default: the shipped engine/reader.json).",
     )
-    serve_dtype: Literal["float32", "bfloat16"] = Field(
-        default="bfloat16", description="Weights dtype of the served (merged) specialist."
+    serve_dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        default="auto",
+        description="Weights dtype of the served (merged) specialist; 'auto' is bfloat16 on CPUs "
+        "with native bfloat16 arithmetic (AVX512-BF16, AMX) and float32 elsewhere.",
     )
     watch: bool = Field(
         default=False, description="Reindex the first document root when its files change."
@@ -170,6 +175,11 @@ class Settings(BaseSettings):
                 f"unknown base model {value!r}; valid choices: {', '.join(BASE_MODEL_NAMES)}"
             )
         return value
+
+    @field_validator("serve_dtype", mode="after")
+    @classmethod
+    def _machine_dtype(cls, value: str) -> str:
+        return resolve_dtype(value)
 
     @field_validator("home", mode="after")
     @classmethod

@@ -67,6 +67,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     reader.add_argument("--xquad", type=Path, default=Path("../shared/data/xquad/xquad.en.json"))
     reader.add_argument("--split", type=Path, default=QA_SPLIT, help="train/dev/test articles")
     reader.add_argument("--out", type=Path, help="weights JSON to write (default: the shipped one)")
+    reader.add_argument(
+        "--squad2",
+        type=Path,
+        default=Path("../shared/data/squad2/train-v2.0-first10.json"),
+        help="SQuAD 2.0 file whose questions (unanswerable ones too) are added to the fit",
+    )
+    reader.add_argument("--no-squad2", action="store_true", help="fit on the XQuAD articles only")
+    reader.add_argument(
+        "--no-judge",
+        action="store_true",
+        help="rank by the scorer alone (default: the active specialist judges its shortlist)",
+    )
     reader.add_argument("--top-k", type=int, default=4, help="passages per question")
     reader.add_argument(
         "--target-decline",
@@ -106,7 +118,11 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_train_reader(args: argparse.Namespace) -> int:
     """Fit the reader, write its weights atomically, print the dev figures."""
+    from functools import partial
+
     from engine.extract import SHIPPED_WEIGHTS
+    from engine.judge import question_log_likelihood
+    from engine.loader import load_specialist
     from retrieval.corpus_xquad import xquad_index
     from specialist.errors import UserError
     from specialist.versions import atomic_write_text
@@ -119,7 +135,25 @@ def run_train_reader(args: argparse.Namespace) -> int:
     split = Split.load(args.split)
     settings = load_settings()
     index = xquad_index(settings, args.xquad, sha256_file(args.xquad))
-    weights = fit_reader(index, load_xquad(args.xquad), split, args.top_k, args.target_decline)
+    extra = []
+    if not args.no_squad2:
+        squad2 = load_xquad(args.squad2, unanswerable=True)
+        squad2_index = xquad_index(settings, args.squad2, sha256_file(args.squad2))
+        extra.append((squad2_index, [q for questions in squad2.values() for q in questions]))
+    judge, judged_by = None, None
+    if not args.no_judge:
+        specialist = load_specialist(settings)
+        judge, judged_by = partial(question_log_likelihood, specialist), specialist.adapter_version
+    weights = fit_reader(
+        index,
+        load_xquad(args.xquad),
+        split,
+        args.top_k,
+        args.target_decline,
+        extra=extra,
+        judge=judge,
+    )
+    weights.record["judge_adapter_version"] = judged_by
     out = args.out or SHIPPED_WEIGHTS
     atomic_write_text(out, weights.to_json())
     print(f"reader weights written to {out}; dev: {json.dumps(weights.record['dev'])}")

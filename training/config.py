@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from specialist.errors import UserError
+from specialist.hardware import resolve_dtype
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,9 @@ class TrainConfig:
     """Stop after this many dev measurements without improvement (0 disables)."""
     checkpoint_every: int = 25
     """Optimizer steps between two resumable checkpoints."""
-    dtype: Literal["float32", "bfloat16"] = "bfloat16"
-    """Compute dtype: bfloat16 autocast on the CPU, weights and LoRA kept in float32."""
+    dtype: Literal["auto", "float32", "bfloat16"] = "auto"
+    """Compute dtype: bfloat16 autocast (weights and LoRA kept in float32) or float32; ``auto`` is
+    bfloat16 only on CPUs that compute it natively (:mod:`specialist.hardware`)."""
 
     def __post_init__(self) -> None:
         positive = ("lora_r", "lora_alpha", "batch_size", "grad_accumulation", "max_steps")
@@ -61,8 +63,9 @@ class TrainConfig:
             raise UserError("config: dev_fraction must be in (0, 1)")
         if self.eval_every < 1 or self.checkpoint_every < 1:
             raise UserError("config: eval_every and checkpoint_every must be at least 1")
-        if self.dtype not in ("float32", "bfloat16"):
-            raise UserError("config: dtype must be float32 or bfloat16")
+        if self.dtype not in ("auto", "float32", "bfloat16"):
+            raise UserError("config: dtype must be auto, float32 or bfloat16")
+        object.__setattr__(self, "dtype", resolve_dtype(self.dtype))
         if not self.target_modules:
             raise UserError("config: target_modules must name at least one layer")
 

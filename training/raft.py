@@ -74,8 +74,12 @@ class RaftExample:
     article: str
 
 
-def load_xquad(path: Path) -> dict[str, list[Question]]:
-    """Questions grouped by article title, from a SQuAD v1.1-layout JSON file."""
+def load_xquad(path: Path, unanswerable: bool = False) -> dict[str, list[Question]]:
+    """Questions grouped by article title, from a SQuAD v1.1-layout JSON file.
+
+    With ``unanswerable``, SQuAD 2.0's questions without an answer (``is_impossible``) are kept,
+    with no answers and ``answer_start`` -1; without it, a question with no answer is an error.
+    """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))["data"]
     except FileNotFoundError:
@@ -91,6 +95,9 @@ def load_xquad(path: Path) -> dict[str, list[Question]]:
                 para = Paragraph(f"{a_index:03d}/{p_index:03d}", title, paragraph["context"])
                 for qa in paragraph["qas"]:
                     answers = tuple(dict.fromkeys(a["text"] for a in qa["answers"]))
+                    if unanswerable and not answers and qa.get("is_impossible"):
+                        questions.append(Question(qa["question"], para, (), -1))
+                        continue
                     questions.append(
                         Question(qa["question"], para, answers, qa["answers"][0]["answer_start"])
                     )

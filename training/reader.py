@@ -7,21 +7,35 @@ dev figure. The held-out test articles are never read here.
 
 Each question is seen twice, as in evaluation: with the passages retrieval returns, and with every
 passage holding the answer withheld (all its sentences are then negatives), so the scorer learns
-what a near miss looks like as well as a hit.
+what a near miss looks like as well as a hit. SQuAD 2.0's unanswerable questions add near misses
+nobody made by filtering.
+
+The specialist's vote on the scorer's shortlist (:mod:`engine.judge`) is weighted by the value
+that makes dev answers hold the gold most often, each candidate weight with its own threshold.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
-from engine.extract import FEATURES, ReaderWeights, candidates, features, sentence_vectors
+from engine.extract import (
+    FEATURES,
+    Judge,
+    ReaderWeights,
+    candidates,
+    choose,
+    features,
+    sentence_vectors,
+    shortlist,
+    sigmoid,
+)
 from retrieval.search import Hit, HybridIndex
 from specialist.errors import UserError
 from specialist.text import holds_answer
@@ -29,6 +43,8 @@ from training.raft import Question
 
 WITHHELD_DEPTH = 16
 """Extra hits fetched for a withheld question, so ``top_k`` passages remain after removal."""
+JUDGE_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
+"""The judge weights tried on dev (0: the scorer alone)."""
 
 
 @dataclass(frozen=True)
@@ -57,32 +73,47 @@ def withheld_hits(index: HybridIndex, question: Question, top_k: int) -> list[Hi
 
 @dataclass(frozen=True)
 class Seen:
-    """One question's candidate sentences as the reader sees them, labelled."""
+    """One question's candidate sentences as the reader sees them, labelled.
 
+    ``votes`` maps a shortlist (candidate indices, best first) to the judge's log-likelihoods; it
+    is filled in on dev, where the judge's weight is chosen.
+    """
+
+    question: str
+    sentences: tuple[str, ...]
     rows: np.ndarray
     labels: np.ndarray
     withheld: bool
+    votes: dict[tuple[int, ...], np.ndarray] = field(default_factory=dict)
 
 
 def observe(index: HybridIndex, question: Question, hits: Sequence[Hit], withheld: bool) -> Seen:
     """Features and labels (sentence holds a gold answer) of every candidate sentence."""
     found = candidates(hits)
     if not found:
-        return Seen(np.zeros((0, len(FEATURES))), np.zeros(0, dtype=bool), withheld)
+        empty = np.zeros((0, len(FEATURES)))
+        return Seen(question.question, (), empty, np.zeros(0, dtype=bool), withheld)
     vectors = sentence_vectors(index)([question.question, *(c.text for c in found)])
     rows = features(question.question, found, hits, vectors[1:] @ vectors[0], index.idf)
     labels = np.array([holds_answer(c.text, question.answers) for c in found])
-    return Seen(rows, labels, withheld)
+    return Seen(question.question, tuple(c.text for c in found), rows, labels, withheld)
 
 
 def observe_all(
     index: HybridIndex, questions: Sequence[Question], top_k: int, desc: str
 ) -> list[Seen]:
-    """Each question with its retrieved passages and again with the answer withheld."""
+    """Each question with its retrieved passages and again with the answer withheld.
+
+    A question with no answer (SQuAD 2.0's unanswerable ones, written to look answerable) is seen
+    once, with its real passages: none holds an answer, so it teaches declining as a withheld one
+    does, on a near miss no filter made.
+    """
     seen = []
     for question in tqdm(questions, desc=desc, unit="question"):
-        seen.append(observe(index, question, index.search(question.question, k=top_k), False))
-        seen.append(observe(index, question, withheld_hits(index, question, top_k), True))
+        hits = index.search(question.question, k=top_k)
+        seen.append(observe(index, question, hits, withheld=not question.answers))
+        if question.answers:
+            seen.append(observe(index, question, withheld_hits(index, question, top_k), True))
     return seen
 
 
@@ -91,34 +122,75 @@ def decline_threshold(best: np.ndarray, target_decline: float) -> float:
     return float(np.quantile(best, target_decline)) if len(best) else 0.5
 
 
+def chosen(seen: Seen, weights: ReaderWeights) -> tuple[int, float]:
+    """The candidate the reader picks for ``seen`` and the scorer's probability of it.
+
+    The same rule as :func:`engine.extract.extract`, with the judge's votes read from ``seen``.
+    """
+    logits = weights.logits(seen.rows)
+    votes = (lambda short: seen.votes[tuple(short)]) if seen.votes else None
+    best = choose(logits, weights, votes)
+    return best, float(sigmoid(logits[best]))
+
+
 def dev_figures(seen: Sequence[Seen], weights: ReaderWeights) -> dict[str, float]:
     """What the reader does on dev: answers holding the gold, declines with and without it."""
     answerable = [s for s in seen if not s.withheld and len(s.labels)]
     withheld = [s for s in seen if s.withheld and len(s.labels)]
-    chosen = [weights.probabilities(s.rows) for s in answerable]
-    right = [bool(s.labels[int(np.argmax(p))]) for s, p in zip(answerable, chosen, strict=True)]
-    answered = [p.max() >= weights.threshold for p in chosen]
+    picks = [chosen(s, weights) for s in answerable]
+    right = [bool(s.labels[best]) for s, (best, _) in zip(answerable, picks, strict=True)]
+    answered = [p >= weights.threshold for _, p in picks]
     overlap = FEATURES.index("overlap")
     overlap_rule = [bool(s.labels[int(np.argmax(s.rows[:, overlap]))]) for s in answerable]
+    declined_withheld = [chosen(s, weights)[1] < weights.threshold for s in withheld]
     return {
         "questions": len(answerable),
-        "best_sentence_holds_gold_pct": round(100 * float(np.mean(right)), 2),
-        "answered_and_holds_gold_pct": round(
-            100 * float(np.mean([r and a for r, a in zip(right, answered, strict=True)])), 2
+        "best_sentence_holds_gold_pct": percent(right),
+        "answered_and_holds_gold_pct": percent(
+            [r and a for r, a in zip(right, answered, strict=True)]
         ),
-        "declines_answerable_pct": round(100 * (1 - float(np.mean(answered))), 2),
-        "declines_withheld_pct": round(
-            100
-            * float(
-                np.mean([weights.probabilities(s.rows).max() < weights.threshold for s in withheld])
-            ),
-            2,
-        ),
-        "most_shared_terms_sentence_holds_gold_pct": round(100 * float(np.mean(overlap_rule)), 2),
-        "gold_in_candidates_pct": round(
-            100 * float(np.mean([s.labels.any() for s in answerable])), 2
-        ),
+        "declines_answerable_pct": percent([not a for a in answered]),
+        "declines_withheld_pct": percent(declined_withheld),
+        "most_shared_terms_sentence_holds_gold_pct": percent(overlap_rule),
+        "gold_in_candidates_pct": percent([s.labels.any() for s in answerable]),
     }
+
+
+def percent(flags: Sequence[bool]) -> float:
+    """Share of true flags, in percent with two decimals."""
+    return round(100 * float(np.mean(flags)), 2) if len(flags) else 0.0
+
+
+def judge_votes(seen: Sequence[Seen], weights: ReaderWeights, judge: Judge) -> None:
+    """Ask the judge about each question's shortlist under ``weights``' scorer (kept in ``seen``)."""
+    for item in tqdm(seen, desc="judge (dev)", unit="question"):
+        if len(item.labels) > 1:
+            short = shortlist(weights.logits(item.rows), weights.judge_shortlist)
+            item.votes[tuple(short)] = judge(item.question, [item.sentences[i] for i in short])
+
+
+def calibrated(
+    seen: Sequence[Seen], weights: ReaderWeights, target_decline: float
+) -> ReaderWeights:
+    """``weights`` with the threshold that declines ``target_decline`` of answerable ``seen``."""
+    best = np.array([chosen(s, weights)[1] for s in seen if not s.withheld and len(s.labels)])
+    return replace(weights, threshold=decline_threshold(best, target_decline))
+
+
+def pick_judge_weight(
+    dev: Sequence[Seen], weights: ReaderWeights, target_decline: float
+) -> tuple[ReaderWeights, dict[str, float]]:
+    """The judge weight of :data:`JUDGE_WEIGHTS` whose answers hold the gold most often on dev.
+
+    Each weight is scored with its own threshold (declining ``target_decline`` of answerable dev
+    questions); a tie goes to the smaller weight, so the judge only runs when it helps.
+    """
+    scored = {}
+    for weight in JUDGE_WEIGHTS:
+        candidate = calibrated(dev, replace(weights, judge_weight=weight), target_decline)
+        scored[weight] = (dev_figures(dev, candidate)["answered_and_holds_gold_pct"], candidate)
+    best = max(JUDGE_WEIGHTS, key=lambda w: (scored[w][0], -w))
+    return scored[best][1], {str(w): scored[w][0] for w in JUDGE_WEIGHTS}
 
 
 def fit_reader(
@@ -128,33 +200,52 @@ def fit_reader(
     top_k: int,
     target_decline: float,
     regularization: float = 1.0,
+    extra: Sequence[tuple[HybridIndex, Sequence[Question]]] = (),
+    judge: Judge | None = None,
 ) -> ReaderWeights:
-    """Fit on train articles, set the threshold and record the figures on dev articles."""
+    """Fit on train articles, choose the judge's weight and the threshold on dev articles.
+
+    ``extra`` adds training questions from other corpora (each searched in its own index), such
+    as SQuAD 2.0's, whose unanswerable questions teach the reader when to decline. With a
+    ``judge`` (the specialist's question likelihood), its weight is chosen on dev from
+    :data:`JUDGE_WEIGHTS`; without one, the reader ranks by the scorer alone.
+    """
     from sklearn.linear_model import LogisticRegression
 
     missing = sorted(set(split.train + split.dev) - set(articles))
     if missing:
         raise UserError(f"the split names articles the QA file lacks: {', '.join(missing[:5])}")
     train = observe_all(index, [q for t in split.train for q in articles[t]], top_k, "train")
+    for extra_index, questions in extra:
+        train += observe_all(extra_index, questions, top_k, "train (extra)")
     dev = observe_all(index, [q for t in split.dev for q in articles[t]], top_k, "dev")
     rows = np.concatenate([s.rows for s in train])
     labels = np.concatenate([s.labels for s in train])
     model = LogisticRegression(C=regularization, max_iter=5000).fit(rows, labels)
-    fitted = ReaderWeights(
+    weights = ReaderWeights(
         coef=tuple(float(c) for c in model.coef_[0]),
         intercept=float(model.intercept_[0]),
         threshold=0.0,
     )
-    best = np.array(
-        [fitted.probabilities(s.rows).max() for s in dev if not s.withheld and len(s.labels)]
-    )
-    threshold = decline_threshold(best, target_decline)
     record: dict[str, Any] = {
-        "fitted_on": {"articles": split.train, "sentences": len(labels)},
+        "fitted_on": {
+            "articles": split.train,
+            "extra_questions": sum(len(questions) for _, questions in extra),
+            "extra_unanswerable": sum(not q.answers for _, qs in extra for q in qs),
+            "sentences": len(labels),
+        },
         "threshold_from": {"articles": split.dev, "target_decline_answerable": target_decline},
         "top_k": top_k,
         "regularization": regularization,
     }
-    weights = ReaderWeights(fitted.coef, fitted.intercept, threshold, FEATURES, record)
+    if judge is None:
+        weights = calibrated(dev, weights, target_decline)
+    else:
+        judge_votes(dev, weights, judge)
+        weights, tried = pick_judge_weight(dev, weights, target_decline)
+        record["judge_weight_from"] = {
+            "articles": split.dev,
+            "answered_and_holds_gold_pct_by_weight": tried,
+        }
     record["dev"] = dev_figures(dev, weights)
-    return weights
+    return replace(weights, record=record)

@@ -46,7 +46,7 @@ TINY_CONFIG = {
     "dev_fraction": 0.25,
     "dev_max": 2,
     "early_stopping_patience": 0,
-    "dtype": "bfloat16",
+    "dtype": "auto",
 }
 
 

@@ -1,0 +1,69 @@
+"""The specialist judges the reader's shortlist: how likely is the question, given each sentence?
+
+The extractive reader's scorer sees surface signals (shared terms, embedding similarity, answer
+type); it cannot tell which of two sentences that share the question's words is the one the
+question was asked about. A language model can, by query likelihood: the sentence that makes the
+question most probable (``log P(question | "Passage: sentence ...")``) is the one that answers it.
+This is the "choose among candidate spans by the model's likelihood" route to grounded answers:
+the model picks, but the answer is still copied verbatim from a cited passage, so it can never
+state what no passage says.
+
+Scoring only the scorer's few best sentences keeps the cost to one batched forward pass of a few
+short sequences per answer (no decoding); the weight of the judge's vote is set on dev articles by
+``specialist train-reader``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from engine.threads import fit_threads
+
+if TYPE_CHECKING:
+    from engine.loader import Specialist
+
+JUDGE_PROMPT = "Passage: {sentence}\nWrite a question that this passage answers.\nQuestion:"
+"""What the judge reads before the question; plain text, the same for the base and the specialist."""
+
+
+def question_log_likelihood(
+    specialist: Specialist, question: str, sentences: Sequence[str]
+) -> np.ndarray:
+    """``log P(question | sentence)`` under the specialist, one value per sentence.
+
+    One forward pass over the batch of ``prompt(sentence) + question`` sequences, right-padded;
+    the question's tokens are the same for every sentence, so the sums compare directly.
+    """
+    if not sentences:
+        return np.zeros(0)
+    tokenizer, model = specialist.tokenizer, specialist.model
+    asked = tokenizer(" " + question.strip(), add_special_tokens=False).input_ids
+    prompts = [
+        tokenizer(JUDGE_PROMPT.format(sentence=s), add_special_tokens=False).input_ids
+        for s in sentences
+    ]
+    rows = [prompt + asked for prompt in prompts]
+    width = max(len(row) for row in rows)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = torch.tensor(row)
+        mask[i, : len(row)] = 1
+    fit_threads()
+    with torch.inference_mode():
+        hidden = model.model(input_ids=ids, attention_mask=mask).last_hidden_state
+        # the vocabulary projection only where a question token is predicted
+        positions = torch.cat(
+            [
+                i * width + torch.arange(len(p) - 1, len(p) - 1 + len(asked))
+                for i, p in enumerate(prompts)
+            ]
+        )
+        logits = model.lm_head(hidden.reshape(-1, hidden.shape[-1])[positions]).float()
+    predicted = logits.log_softmax(-1).gather(1, torch.tensor(asked).repeat(len(rows))[:, None])
+    return predicted.reshape(len(rows), len(asked)).sum(1).numpy().astype(np.float64)
