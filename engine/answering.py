@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from engine.extract import SHIPPED_WEIGHTS, Candidate, ReaderWeights, extract, sentence_vectors
 from engine.focus import focus
 from engine.generate import stream_tokens
-from engine.judge import question_log_likelihood
+from engine.judge import question_log_probability
 from engine.schemas import AskResponse, Citation, Timings
 from engine.threads import fit_threads
 from specialist.prompt import NO_ANSWER, PromptPassage, rag_request, render
@@ -258,7 +258,7 @@ def extracted_answer(
 ) -> Grounded:
     """The extractive reader's answer: the best sentence of ``hits``, cited, or a decline.
 
-    The specialist judges the scorer's shortlist when the reader's weights give it a vote.
+    The specialist judges the scorer's shortlist when the reader's weights use its judgement.
     """
     assert policy.reader is not None, "only called with reader weights"
     chosen = extract(
@@ -267,7 +267,7 @@ def extracted_answer(
         policy.reader,
         sentence_vectors(index),
         index.idf,
-        partial(question_log_likelihood, specialist),
+        partial(question_log_probability, specialist),
     )
     if not chosen.answered or chosen.candidate is None:
         emit(NO_ANSWER, on_token)

@@ -185,10 +185,12 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
 class ReaderWeights:
     """A fitted scorer: ``P(sentence holds the answer) = sigmoid(features · coef + intercept)``.
 
-    ``threshold`` is the probability below which the chosen sentence is not trusted and the reader
-    declines. When ``judge_weight`` is above zero, the scorer's ``judge_shortlist`` best sentences
-    are ranked again by ``logit + judge_weight * log P(question | sentence)`` under the specialist
-    (:mod:`engine.judge`). ``record`` says how the weights were fitted and what they scored on dev.
+    When ``judge_weight`` is above zero, the scorer's ``judge_shortlist`` best sentences are ranked
+    again by ``logit + judge_weight * log P(question | sentence)`` (per question token, under the
+    specialist: :mod:`engine.judge`). The reader's confidence in the chosen sentence is
+    ``sigmoid(logit + lift_weight * lift)``, the lift being how much likelier the sentence makes the
+    question than no passage; ``threshold`` is the confidence below which the reader declines.
+    ``record`` says how the weights were fitted and what they scored on dev.
     """
 
     coef: tuple[float, ...]
@@ -198,6 +200,12 @@ class ReaderWeights:
     record: dict[str, Any] = field(default_factory=dict)
     judge_weight: float = 0.0
     judge_shortlist: int = 4
+    lift_weight: float = 0.0
+
+    @property
+    def uses_judge(self) -> bool:
+        """Whether the specialist's judgement changes what the reader picks or declines."""
+        return self.judge_weight > 0 or self.lift_weight > 0
 
     def logits(self, rows: np.ndarray) -> np.ndarray:
         """The scorer's log-odds for each row of :func:`features`."""
@@ -224,6 +232,7 @@ class ReaderWeights:
                 record=dict(data.get("record", {})),
                 judge_weight=float(data.get("judge_weight", 0.0)),
                 judge_shortlist=int(data.get("judge_shortlist", 4)),
+                lift_weight=float(data.get("lift_weight", 0.0)),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise UserError(f"reader weights {path} cannot be read: {exc}") from None
@@ -237,7 +246,7 @@ class ReaderWeights:
 
 @dataclass(frozen=True)
 class Extracted:
-    """The reader's choice: the best sentence, its probability, and whether to answer with it."""
+    """The reader's choice: the best sentence, the confidence in it, and whether to answer with it."""
 
     candidate: Candidate | None
     probability: float
@@ -245,7 +254,21 @@ class Extracted:
 
 
 Judge = Callable[[str, list[str]], np.ndarray]
-"""``judge(question, sentences)``: the log-likelihood of the question given each sentence."""
+"""``judge(question, sentences)``: ``log P(question | sentence)`` per question token, each sentence
+(an empty one: the question with no passage)."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The judge on a question's shortlist: each sentence's score, and the score with no passage."""
+
+    shortlist: np.ndarray
+    given: np.ndarray
+    unconditional: float
+
+    def lift(self, candidate: int) -> float:
+        """How much likelier (log, per question token) ``candidate`` makes the question."""
+        return float(self.given[list(self.shortlist).index(candidate)] - self.unconditional)
 
 
 def shortlist(logits: np.ndarray, size: int) -> np.ndarray:
@@ -253,19 +276,31 @@ def shortlist(logits: np.ndarray, size: int) -> np.ndarray:
     return np.argsort(-logits, kind="stable")[:size]
 
 
-def choose(
-    logits: np.ndarray,
-    weights: ReaderWeights,
-    votes: Callable[[np.ndarray], np.ndarray] | None = None,
-) -> int:
-    """The chosen candidate: the best logit, or the judge's pick among the scorer's shortlist.
-
-    ``votes(shortlist)`` gives the judge's log-likelihoods for those candidate indices.
-    """
-    if votes is None or weights.judge_weight <= 0 or len(logits) < 2:
-        return int(np.argmax(logits))
+def judged(
+    question: str, texts: Sequence[str], logits: np.ndarray, weights: ReaderWeights, judge: Judge
+) -> Verdict:
+    """The judge's verdict on the scorer's shortlist of ``texts``: one batched forward pass."""
     short = shortlist(logits, weights.judge_shortlist)
-    return int(short[np.argmax(logits[short] + weights.judge_weight * votes(short))])
+    scores = judge(question, [texts[i] for i in short] + [""])
+    return Verdict(short, scores[:-1], float(scores[-1]))
+
+
+def choose(logits: np.ndarray, weights: ReaderWeights, verdict: Verdict | None = None) -> int:
+    """The chosen candidate: the best logit, or the judge's pick among the scorer's shortlist."""
+    if verdict is None or weights.judge_weight <= 0 or len(logits) < 2:
+        return int(np.argmax(logits))
+    short = verdict.shortlist
+    return int(short[np.argmax(logits[short] + weights.judge_weight * verdict.given)])
+
+
+def confidence(
+    logits: np.ndarray, best: int, weights: ReaderWeights, verdict: Verdict | None = None
+) -> float:
+    """The reader's confidence that candidate ``best`` answers: its logit, plus the judge's lift."""
+    logit = float(logits[best])
+    if verdict is not None and weights.lift_weight > 0:
+        logit += weights.lift_weight * verdict.lift(best)
+    return float(sigmoid(np.array(logit)))
 
 
 def extract(
@@ -278,8 +313,8 @@ def extract(
 ) -> Extracted:
     """The sentence of ``hits`` most likely to answer ``question``, or a decline.
 
-    With a ``judge`` and weights that give it a vote, the scorer's shortlist is ranked again by the
-    judge; the decline still rests on the scorer's probability of the sentence chosen.
+    With a ``judge`` and weights that use it, the judge re-ranks the scorer's shortlist and its
+    lift joins the scorer's logit in the confidence the decline rests on.
     """
     found = candidates(hits)
     if not found:
@@ -287,12 +322,12 @@ def extract(
     vectors = embed([question, *(c.text for c in found)])
     cosines = vectors[1:] @ vectors[0]
     logits = weights.logits(features(question, found, hits, cosines, idf))
-    votes = None
-    if judge is not None:
-        votes = lambda short: judge(question, [found[i].text for i in short])  # noqa: E731
-    best = choose(logits, weights, votes)
-    probability = float(sigmoid(logits[best]))
-    return Extracted(found[best], probability, probability >= weights.threshold)
+    verdict = None
+    if judge is not None and weights.uses_judge:
+        verdict = judged(question, [c.text for c in found], logits, weights, judge)
+    best = choose(logits, weights, verdict)
+    sure = confidence(logits, best, weights, verdict)
+    return Extracted(found[best], sure, sure >= weights.threshold)
 
 
 def best_matching_sentence(question: str, hits: Sequence[Hit]) -> Candidate | None:

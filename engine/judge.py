@@ -8,9 +8,14 @@ This is the "choose among candidate spans by the model's likelihood" route to gr
 the model picks, but the answer is still copied verbatim from a cited passage, so it can never
 state what no passage says.
 
+The same pass scores the question given an empty passage. How much likelier the chosen sentence
+makes the question than no passage at all (the *lift*, per question token) tells a sentence the
+question was asked about from a near miss that merely shares its words; the reader weighs it in
+its decision to decline.
+
 Scoring only the scorer's few best sentences keeps the cost to one batched forward pass of a few
-short sequences per answer (no decoding); the weight of the judge's vote is set on dev articles by
-``specialist train-reader``.
+short sequences per answer (no decoding); the weights of the judge's vote and of its lift are set
+on dev articles by ``specialist train-reader``.
 """
 
 from __future__ import annotations
@@ -30,13 +35,15 @@ JUDGE_PROMPT = "Passage: {sentence}\nWrite a question that this passage answers.
 """What the judge reads before the question; plain text, the same for the base and the specialist."""
 
 
-def question_log_likelihood(
+def question_log_probability(
     specialist: Specialist, question: str, sentences: Sequence[str]
 ) -> np.ndarray:
-    """``log P(question | sentence)`` under the specialist, one value per sentence.
+    """``log P(question | sentence)`` per question token under the specialist, one per sentence.
 
-    One forward pass over the batch of ``prompt(sentence) + question`` sequences, right-padded;
-    the question's tokens are the same for every sentence, so the sums compare directly.
+    One forward pass over the batch of ``prompt(sentence) + question`` sequences, right-padded.
+    The mean over the question's tokens (the same tokens for every sentence) ranks sentences as
+    the sum would, and compares across questions of different lengths; an empty sentence gives
+    the question's probability with no passage.
     """
     if not sentences:
         return np.zeros(0)
@@ -66,4 +73,4 @@ def question_log_likelihood(
         )
         logits = model.lm_head(hidden.reshape(-1, hidden.shape[-1])[positions]).float()
     predicted = logits.log_softmax(-1).gather(1, torch.tensor(asked).repeat(len(rows))[:, None])
-    return predicted.reshape(len(rows), len(asked)).sum(1).numpy().astype(np.float64)
+    return predicted.reshape(len(rows), len(asked)).mean(1).numpy().astype(np.float64)

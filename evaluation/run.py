@@ -66,7 +66,11 @@ def reader_record(settings: Settings) -> dict[str, float]:
     if settings.reader != "extract":
         return {}
     weights = ReaderWeights.load(settings.reader_weights or SHIPPED_WEIGHTS)
-    return {"reader_judge_weight": weights.judge_weight, "reader_threshold": weights.threshold}
+    return {
+        "reader_judge_weight": weights.judge_weight,
+        "reader_lift_weight": weights.lift_weight,
+        "reader_threshold": weights.threshold,
+    }
 
 
 def options_record(options: Options) -> dict[str, Any]:

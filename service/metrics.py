@@ -32,7 +32,9 @@ class Metrics:
             registry=self.registry,
         )
         self.tokens = Counter(
-            "specialist_tokens_generated", "Answer tokens generated.", registry=self.registry
+            "specialist_tokens_generated",
+            "Answer tokens generated, counted as they are made (also for answers whose client left).",
+            registry=self.registry,
         )
         self.index_chunks = Gauge(
             "specialist_index_chunks", "Chunks in the index being served.", registry=self.registry
@@ -49,14 +51,11 @@ class Metrics:
             registry=self.registry,
         )
 
-    def observe_ask(
-        self, retrieve_ms: float, generate_ms: float, total_ms: float, tokens: int
-    ) -> None:
-        """Record one finished answer."""
+    def observe_ask(self, retrieve_ms: float, generate_ms: float, total_ms: float) -> None:
+        """Record the stage latencies of one finished answer."""
         self.stage_seconds.labels("retrieve").observe(retrieve_ms / 1000)
         self.stage_seconds.labels("generate").observe(generate_ms / 1000)
         self.stage_seconds.labels("total").observe(total_ms / 1000)
-        self.tokens.inc(tokens)
 
     def serving(self, chunks: int | None, adapter: str | None, base_model: str | None) -> None:
         """Reflect what is being served after a start-up or a swap."""

@@ -121,7 +121,7 @@ def run_train_reader(args: argparse.Namespace) -> int:
     from functools import partial
 
     from engine.extract import SHIPPED_WEIGHTS
-    from engine.judge import question_log_likelihood
+    from engine.judge import question_log_probability
     from engine.loader import load_specialist
     from retrieval.corpus_xquad import xquad_index
     from specialist.errors import UserError
@@ -143,7 +143,7 @@ def run_train_reader(args: argparse.Namespace) -> int:
     judge, judged_by = None, None
     if not args.no_judge:
         specialist = load_specialist(settings)
-        judge, judged_by = partial(question_log_likelihood, specialist), specialist.adapter_version
+        judge, judged_by = partial(question_log_probability, specialist), specialist.adapter_version
     weights = fit_reader(
         index,
         load_xquad(args.xquad),

@@ -11,14 +11,16 @@ what a near miss looks like as well as a hit. SQuAD 2.0's unanswerable questions
 nobody made by filtering.
 
 The specialist's vote on the scorer's shortlist (:mod:`engine.judge`) is weighted by the value
-that makes dev answers hold the gold most often, each candidate weight with its own threshold.
+that makes dev answers hold the gold most often, each candidate weight with its own threshold;
+then the weight of its lift in the confidence is the one that declines most withheld-answer dev
+questions at the same share of answerable ones declined.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +31,13 @@ from engine.extract import (
     FEATURES,
     Judge,
     ReaderWeights,
+    Verdict,
     candidates,
     choose,
+    confidence,
     features,
+    judged,
     sentence_vectors,
-    shortlist,
-    sigmoid,
 )
 from retrieval.search import Hit, HybridIndex
 from specialist.errors import UserError
@@ -43,8 +46,10 @@ from training.raft import Question
 
 WITHHELD_DEPTH = 16
 """Extra hits fetched for a withheld question, so ``top_k`` passages remain after removal."""
-JUDGE_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
-"""The judge weights tried on dev (0: the scorer alone)."""
+JUDGE_WEIGHTS = (0.0, 1.0, 2.0, 3.0, 5.0, 8.0)
+"""The judge weights tried on dev (0: the scorer alone), per question token of log-probability."""
+LIFT_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 3.0)
+"""The weights of the judge's lift in the reader's confidence tried on dev (0: the scorer alone)."""
 
 
 @dataclass(frozen=True)
@@ -75,8 +80,8 @@ def withheld_hits(index: HybridIndex, question: Question, top_k: int) -> list[Hi
 class Seen:
     """One question's candidate sentences as the reader sees them, labelled.
 
-    ``votes`` maps a shortlist (candidate indices, best first) to the judge's log-likelihoods; it
-    is filled in on dev, where the judge's weight is chosen.
+    ``verdict`` is the judge's view of the scorer's shortlist; it is filled in on dev, where the
+    judge's weights are chosen.
     """
 
     question: str
@@ -84,7 +89,7 @@ class Seen:
     rows: np.ndarray
     labels: np.ndarray
     withheld: bool
-    votes: dict[tuple[int, ...], np.ndarray] = field(default_factory=dict)
+    verdict: Verdict | None = None
 
 
 def observe(index: HybridIndex, question: Question, hits: Sequence[Hit], withheld: bool) -> Seen:
@@ -123,14 +128,13 @@ def decline_threshold(best: np.ndarray, target_decline: float) -> float:
 
 
 def chosen(seen: Seen, weights: ReaderWeights) -> tuple[int, float]:
-    """The candidate the reader picks for ``seen`` and the scorer's probability of it.
+    """The candidate the reader picks for ``seen`` and its confidence in it.
 
-    The same rule as :func:`engine.extract.extract`, with the judge's votes read from ``seen``.
+    The same rule as :func:`engine.extract.extract`, with the judge's verdict read from ``seen``.
     """
     logits = weights.logits(seen.rows)
-    votes = (lambda short: seen.votes[tuple(short)]) if seen.votes else None
-    best = choose(logits, weights, votes)
-    return best, float(sigmoid(logits[best]))
+    best = choose(logits, weights, seen.verdict)
+    return best, confidence(logits, best, weights, seen.verdict)
 
 
 def dev_figures(seen: Sequence[Seen], weights: ReaderWeights) -> dict[str, float]:
@@ -161,12 +165,19 @@ def percent(flags: Sequence[bool]) -> float:
     return round(100 * float(np.mean(flags)), 2) if len(flags) else 0.0
 
 
-def judge_votes(seen: Sequence[Seen], weights: ReaderWeights, judge: Judge) -> None:
-    """Ask the judge about each question's shortlist under ``weights``' scorer (kept in ``seen``)."""
-    for item in tqdm(seen, desc="judge (dev)", unit="question"):
-        if len(item.labels) > 1:
-            short = shortlist(weights.logits(item.rows), weights.judge_shortlist)
-            item.votes[tuple(short)] = judge(item.question, [item.sentences[i] for i in short])
+def judge_all(seen: Sequence[Seen], weights: ReaderWeights, judge: Judge) -> list[Seen]:
+    """``seen`` with the judge's verdict on each question's shortlist under ``weights``' scorer."""
+    return [
+        replace(
+            item,
+            verdict=judged(
+                item.question, item.sentences, weights.logits(item.rows), weights, judge
+            ),
+        )
+        if len(item.labels)
+        else item
+        for item in tqdm(seen, desc="judge (dev)", unit="question")
+    ]
 
 
 def calibrated(
@@ -191,6 +202,22 @@ def pick_judge_weight(
         scored[weight] = (dev_figures(dev, candidate)["answered_and_holds_gold_pct"], candidate)
     best = max(JUDGE_WEIGHTS, key=lambda w: (scored[w][0], -w))
     return scored[best][1], {str(w): scored[w][0] for w in JUDGE_WEIGHTS}
+
+
+def pick_lift_weight(
+    dev: Sequence[Seen], weights: ReaderWeights, target_decline: float
+) -> tuple[ReaderWeights, dict[str, float]]:
+    """The lift weight of :data:`LIFT_WEIGHTS` that declines most withheld-answer dev questions.
+
+    Each weight gets its own threshold, declining ``target_decline`` of answerable dev questions,
+    so every weight answers as many of them; a tie goes to the smaller weight.
+    """
+    scored = {}
+    for weight in LIFT_WEIGHTS:
+        candidate = calibrated(dev, replace(weights, lift_weight=weight), target_decline)
+        scored[weight] = (dev_figures(dev, candidate)["declines_withheld_pct"], candidate)
+    best = max(LIFT_WEIGHTS, key=lambda w: (scored[w][0], -w))
+    return scored[best][1], {str(w): scored[w][0] for w in LIFT_WEIGHTS}
 
 
 def fit_reader(
@@ -241,11 +268,16 @@ def fit_reader(
     if judge is None:
         weights = calibrated(dev, weights, target_decline)
     else:
-        judge_votes(dev, weights, judge)
+        dev = judge_all(dev, weights, judge)
         weights, tried = pick_judge_weight(dev, weights, target_decline)
+        weights, lifted = pick_lift_weight(dev, weights, target_decline)
         record["judge_weight_from"] = {
             "articles": split.dev,
             "answered_and_holds_gold_pct_by_weight": tried,
+        }
+        record["lift_weight_from"] = {
+            "articles": split.dev,
+            "declines_withheld_pct_by_weight": lifted,
         }
     record["dev"] = dev_figures(dev, weights)
     return replace(weights, record=record)

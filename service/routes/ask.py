@@ -1,4 +1,8 @@
-"""``POST /ask``: a JSON answer, or server-sent events (tokens, then one final event)."""
+"""``POST /ask``: a JSON answer, or server-sent events (tokens, then one final event).
+
+Either way, a client that hangs up stops its answer before the next token: the worker it held is
+free for the next request, so clients that time out and retry cannot pile up work.
+"""
 
 from __future__ import annotations
 
@@ -47,10 +51,14 @@ def question_of(body: AskRequest, settings: Settings) -> Question:
     )
 
 
+CLIENT_CLOSED = 499
+"""The status logged for an answer abandoned by its client (nginx's convention; nobody reads it)."""
+
+
 def record(metrics: Metrics, outcome: Outcome) -> None:
-    """Stage latencies and token count of one finished answer."""
+    """Stage latencies of one finished answer."""
     timings = outcome.response.timings_ms
-    metrics.observe_ask(timings.retrieve, timings.generate, timings.total, outcome.tokens)
+    metrics.observe_ask(timings.retrieve, timings.generate, timings.total)
 
 
 def admit(pool: GenerationPool, job: Callable[[], object]):
@@ -81,24 +89,47 @@ async def ask(
     stop = threading.Event()
 
     def run(on_token: Callable[[str], None] | None = None) -> Outcome:
+        def counted(piece: str) -> None:
+            runtime.metrics.tokens.inc()
+            if on_token is not None:
+                on_token(piece)
+
         return answer_question(
             engine,
             question,
             AnswerPolicy.from_settings(settings),
-            on_token=on_token,
+            on_token=counted,
             stop=stop,
             started=arrived,
         )
 
     if body.stream or "text/event-stream" in request.headers.get("accept", ""):
         return stream(request, runtime.metrics, pool, run, stop, arrived)
-    future = admit(pool, run)
+    answer = asyncio.wrap_future(admit(pool, run))
+    gone = asyncio.ensure_future(hung_up(request))
     try:
-        outcome = await asyncio.wrap_future(future)
+        await asyncio.wait({answer, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if not answer.done():
+        stop.set()
+        return Response(status_code=CLIENT_CLOSED)
+    try:
+        outcome = answer.result()
     except UserError as exc:
         raise HTTPException(422, str(exc)) from None
     record(runtime.metrics, outcome)
     return JSONResponse(outcome.response.model_dump())
+
+
+async def hung_up(request: Request) -> None:
+    """Return as soon as the client closes the connection (its body has been read already).
+
+    The server hands an ``http.disconnect`` message to the app the moment the socket closes, so
+    waiting for it costs nothing and notices a hang-up at once, with no polling.
+    """
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def stream(

@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -68,16 +69,21 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def own_home(tmp_path_factory: pytest.TempPathFactory, settings) -> Path:
+    """A fresh service home that shares the session's converted-model cache."""
+    home = tmp_path_factory.mktemp("service-home")
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    (home / "cache").symlink_to(settings.cache_dir, target_is_directory=True)
+    return home
+
+
 @pytest.fixture(scope="session")
 def service_settings(tmp_path_factory: pytest.TempPathFactory, settings, corpus: Path):
     """Settings of the live service: own home, shared model cache, two one-thread workers."""
     from specialist.settings import load_settings
 
-    home = tmp_path_factory.mktemp("service-home")
-    settings.cache_dir.mkdir(parents=True, exist_ok=True)
-    (home / "cache").symlink_to(settings.cache_dir, target_is_directory=True)
     return load_settings(
-        home=home,
+        home=own_home(tmp_path_factory, settings),
         docs_dirs=[corpus],
         threads=2,
         generation_workers=2,
@@ -94,14 +100,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live(service_settings) -> Iterator[tuple[str, object]]:
-    """(base URL, app) of the service running under uvicorn in a thread, once ready."""
+@contextmanager
+def serving(settings) -> Iterator[tuple[str, object]]:
+    """(base URL, app) of a service running under uvicorn in a thread, once ready."""
     import uvicorn
 
     from service.app import create_app
 
-    app = create_app(service_settings)
+    app = create_app(settings)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -121,6 +127,36 @@ def live(service_settings) -> Iterator[tuple[str, object]]:
     yield url, app
     server.should_exit = True
     thread.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def live(service_settings) -> Iterator[tuple[str, object]]:
+    """(base URL, app) of the live service."""
+    with serving(service_settings) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def generating_live(
+    tmp_path_factory: pytest.TempPathFactory, settings, corpus: Path
+) -> Iterator[tuple[str, object]]:
+    """A second live service whose specialist writes every answer (``reader="generate"``).
+
+    The extractive default answers in well under a second; a long generated answer is what a
+    client can hang up on halfway.
+    """
+    from specialist.settings import load_settings
+
+    generating = load_settings(
+        home=own_home(tmp_path_factory, settings),
+        docs_dirs=[corpus],
+        threads=2,
+        generation_workers=1,
+        reader="generate",
+        max_new_tokens_limit=256,
+    )
+    with serving(generating) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

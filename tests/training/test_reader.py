@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from engine.extract import ReaderWeights
-from engine.judge import question_log_likelihood
+from engine.judge import question_log_probability
 from engine.loader import Specialist
 from specialist.errors import UserError
 from specialist.settings import PROJECT_ROOT
 from training.raft import load_xquad
-from training.reader import JUDGE_WEIGHTS, Split, fit_reader, observe_all
+from training.reader import JUDGE_WEIGHTS, LIFT_WEIGHTS, Split, fit_reader, observe_all
 
 CORPUS = PROJECT_ROOT / "corpora" / "xquad"
 QUESTIONS = PROJECT_ROOT / "corpora" / "training" / "raft_train.jsonl"
@@ -74,7 +74,7 @@ def test_unanswerable_questions_load_only_when_asked_for(files) -> None:
         load_xquad(files["squad2"])
 
 
-def test_fit_reader_uses_the_extra_questions_and_picks_a_judge_weight_on_dev(
+def test_fit_reader_uses_the_extra_questions_and_picks_judge_and_lift_weights_on_dev(
     settings, base_model, files, tmp_path
 ) -> None:
     from retrieval.corpus_xquad import xquad_index
@@ -89,7 +89,7 @@ def test_fit_reader_uses_the_extra_questions_and_picks_a_judge_weight_on_dev(
     assert len(declined) == 1 and declined[0].withheld and not declined[0].labels.any()
 
     model, tokenizer = base_model
-    judge = partial(question_log_likelihood, Specialist(model, tokenizer, "smollm2-135m", None))
+    judge = partial(question_log_probability, Specialist(model, tokenizer, "smollm2-135m", None))
     split = Split(TRAIN, DEV, [])
     weights = fit_reader(
         index, load_xquad(files["xquad"]), split, 4, 0.1, extra=[(extra_index, extra)], judge=judge
@@ -99,6 +99,10 @@ def test_fit_reader_uses_the_extra_questions_and_picks_a_judge_weight_on_dev(
     assert weights.record["fitted_on"]["extra_unanswerable"] == 1
     tried = weights.record["judge_weight_from"]["answered_and_holds_gold_pct_by_weight"]
     assert set(tried) == {str(w) for w in JUDGE_WEIGHTS}
+    assert weights.lift_weight in LIFT_WEIGHTS
+    lifted = weights.record["lift_weight_from"]["declines_withheld_pct_by_weight"]
+    assert lifted[str(weights.lift_weight)] == max(lifted.values())
+    assert weights.record["dev"]["declines_withheld_pct"] == lifted[str(weights.lift_weight)]
     dev = weights.record["dev"]
     assert dev["questions"] > 0 and 0 <= dev["declines_answerable_pct"] <= 100
     path = tmp_path / "reader.json"
