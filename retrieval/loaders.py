@@ -4,11 +4,19 @@ Every loader returns :class:`Document` objects whose ``text`` is what chunk span
 file's own text for ``.txt``/``.md``/``.rst``, the extracted visible text for HTML and PDF, and a
 record's text for a BEIR ``corpus.jsonl``. A file that cannot be read raises :class:`SkipFile` with
 a short reason, which the indexer lists in its report instead of aborting the run; a bad record of
-a ``corpus.jsonl`` is left out and reported by its line number, the other records are kept.
+a ``corpus.jsonl`` (not JSON, not a record, not UTF-8) is left out and reported by its line number,
+the other records are kept.
+
+Files are hostile input. A ``.pdf`` must start like a PDF before any parser sees it, so a zip (or
+anything else) renamed ``.pdf`` is never inflated, and pypdf's own decompression limits end a PDF
+whose streams expand too far. Titles and headings are cut to :data:`MAX_LABEL_CHARS`, because every
+chunk of a section repeats its title and heading path: a megabyte heading would otherwise be copied
+into each of its thousands of chunks. No pattern here backtracks over a long line.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections.abc import Iterator
@@ -20,6 +28,12 @@ TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".rst")
 SUPPORTED_SUFFIXES = (*TEXT_SUFFIXES, ".html", ".htm", ".pdf")
 MAX_PROBLEMS = 10
 """Bad records of one file reported one by one; the rest are counted in one more line."""
+MAX_LABEL_CHARS = 200
+"""Longest title or heading kept (longer ones are cut, ending in an ellipsis)."""
+PDF_HEADER_WINDOW = 1024
+"""Readers accept a PDF whose ``%PDF-`` header starts within its first kilobyte."""
+NOT_RECORD = "not a BEIR record with _id and text"
+NOT_UTF8 = "not valid UTF-8"
 
 
 class SkipFile(Exception):  # noqa: N818 - it is a signal, not a failure
@@ -96,7 +110,14 @@ def _document(
     if not title:
         firsts = [h.split(" > ")[0] for h, _, _ in sections if h]
         title = firsts[0] if firsts else Path(source).stem.replace("_", " ").replace("-", " ")
-    return Document(source, doc_id, title, text, kept)
+    return Document(source, doc_id, _label(title), text, kept)
+
+
+def _label(text: str) -> str:
+    """``text`` cut to :data:`MAX_LABEL_CHARS` characters, so a title or heading stays a label."""
+    if len(text) <= MAX_LABEL_CHARS:
+        return text
+    return text[: MAX_LABEL_CHARS - 1].rstrip() + "\u2026"
 
 
 def jsonl_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -115,7 +136,9 @@ def _whole_text(text: str) -> list[tuple[str, int, int]]:
     return [("", 0, len(text))]
 
 
-_ATX = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
+# Trailing spaces and closing hashes are stripped with rstrip, not matched: a lazy group before
+# "[ \t#]*$" retries the tail at every character, quadratic on a long run of spaces.
+_ATX = re.compile(r"(#{1,6})[ \t]+(.*)")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 
 
@@ -128,10 +151,11 @@ def markdown_sections(text: str) -> list[tuple[str, int, int]]:
         if _FENCE.match(line):
             in_fence = not in_fence
         match = None if in_fence else _ATX.match(line.rstrip("\r\n"))
-        if match:
+        title = match.group(2).rstrip(" \t#") if match else ""
+        if title:
             sections.append((_heading(path), start, offset))
             level = len(match.group(1))
-            path = [(lvl, h) for lvl, h in path if lvl < level] + [(level, match.group(2))]
+            path = [(lvl, h) for lvl, h in path if lvl < level] + [(level, _label(title))]
             start = offset + len(line)
         offset += len(line)
     sections.append((_heading(path), start, len(text)))
@@ -166,7 +190,7 @@ def rst_sections(text: str) -> list[tuple[str, int, int]]:
             levels.append(char)
         level = levels.index(char)
         sections.append((_heading(path), start, offsets[i - 1]))
-        path = [(lvl, h) for lvl, h in path if lvl < level] + [(level, title)]
+        path = [(lvl, h) for lvl, h in path if lvl < level] + [(level, _label(title))]
         start = offsets[i + 1]
     sections.append((_heading(path), start, len(text)))
     return sections
@@ -198,18 +222,23 @@ def html_to_markdown(html: str) -> tuple[str | None, str]:
 
 
 def _load_pdf(path: Path, source: str, data: bytes) -> Document:
+    """The text of every page; pypdf's limits (not ours) bound what one stream may expand to."""
     import io
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PyPdfError
 
+    if b"%PDF-" not in data[:PDF_HEADER_WINDOW]:
+        raise SkipFile("not a PDF (no %PDF- header)")
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise SkipFile("encrypted PDF")
         text = "\n\n".join((page.extract_text() or "").strip() for page in reader.pages)
         meta_title = (reader.metadata or {}).get("/Title") if reader.metadata else None
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+    except LimitReachedError:
+        raise SkipFile("PDF content expands past the decompression limit") from None
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
         raise SkipFile(f"unreadable PDF ({type(exc).__name__})") from None
     return _document(source, source, text, _whole_text(text), str(meta_title or "") or None)
 
@@ -217,32 +246,48 @@ def _load_pdf(path: Path, source: str, data: bytes) -> Document:
 def _load_beir(source: str, data: bytes, problems: list[str]) -> list[Document]:
     """One document per line of a BEIR corpus (``_id``, ``title``, ``text``).
 
-    A line that is not such a record is left out and reported in ``problems``; the file is skipped
-    only when no line is a record with text.
+    A line that is not such a record (or not UTF-8) is left out and reported in ``problems``; the
+    file is skipped only when no line is a record with text.
     """
     documents = []
-    bad: list[int] = []
-    for number, line in jsonl_lines(_decode(data)):
+    bad: list[tuple[int, str]] = []
+    for number, line in _utf8_lines(data):
+        if line is None:
+            bad.append((number, NOT_UTF8))
+            continue
         try:
             record = json.loads(line)
             doc_id, text = str(record["_id"]), str(record.get("text") or "")
         except (ValueError, KeyError, TypeError, AttributeError):
-            bad.append(number)
+            bad.append((number, NOT_RECORD))
             continue
         if text.strip():
-            title = str(record.get("title") or "") or doc_id
+            title = _label(str(record.get("title") or "") or doc_id)
             documents.append(
                 Document(f"{source}#{doc_id}", doc_id, title, text, (Section("", 0, len(text)),))
             )
     if not documents:
         if bad:
             more = f" (and {len(bad) - 1} more lines)" if len(bad) > 1 else ""
-            raise SkipFile(f"line {bad[0]} is not a BEIR record with _id and text{more}")
+            raise SkipFile(f"line {bad[0][0]} is {bad[0][1]}{more}")
         raise SkipFile("no text")
-    problems.extend(
-        f"line {number} left out: not a BEIR record with _id and text"
-        for number in bad[:MAX_PROBLEMS]
-    )
+    problems.extend(f"line {number} left out: {why}" for number, why in bad[:MAX_PROBLEMS])
     if len(bad) > MAX_PROBLEMS:
         problems.append(f"{len(bad) - MAX_PROBLEMS} more lines left out: not BEIR records")
     return documents
+
+
+def _utf8_lines(data: bytes) -> Iterator[tuple[int, str | None]]:
+    """Like :func:`jsonl_lines` on bytes, each line decoded alone (``None`` if it is not UTF-8).
+
+    A corrupt byte then costs only its own record, not the whole corpus. Splitting the bytes at
+    ``\n`` is exact: in UTF-8 that byte is never part of another character.
+    """
+    for number, raw in enumerate(data.removeprefix(codecs.BOM_UTF8).split(b"\n"), 1):
+        try:
+            line = raw.decode("utf-8").removesuffix("\r")
+        except UnicodeDecodeError:
+            yield number, None
+            continue
+        if line.strip():
+            yield number, line

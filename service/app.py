@@ -16,6 +16,7 @@ from service.middleware import Guard, RequestMetrics
 from service.pool import GenerationPool
 from service.routes import admin, ask, status
 from service.runtime import Runtime
+from service.schemas import ERROR_RESPONSES
 from specialist import __version__
 from specialist.settings import Settings
 
@@ -53,7 +54,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         if owns_runtime:
             runtime.stop()
 
-    app = FastAPI(title="specialist", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="specialist", version=__version__, lifespan=lifespan, responses=ERROR_RESPONSES
+    )
     app.state.settings = settings
     app.state.runtime = runtime
     app.state.pool = pool

@@ -6,7 +6,7 @@ pipeline returns, so it is defined once in :mod:`engine.schemas` and ``POST /ask
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -94,3 +94,23 @@ class AdapterList(BaseModel):
     serving: str | None
     base_model: str
     adapters: list[AdapterOut]
+
+
+class ErrorResponse(BaseModel):
+    """Every error the service answers itself: one readable sentence in ``detail``.
+
+    A request that does not fit its schema (422) also carries FastAPI's structured ``errors``
+    (location, message and type of each problem) for clients that map them onto form fields.
+    """
+
+    detail: str
+    errors: list[dict[str, Any]] | None = None
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "Missing or wrong API key"},
+    413: {"model": ErrorResponse, "description": "Request body too large"},
+    422: {"model": ErrorResponse, "description": "The request does not fit its schema or limits"},
+    503: {"model": ErrorResponse, "description": "Not ready or overloaded; see Retry-After"},
+}
+"""Errors any route may answer, declared once so the OpenAPI contract matches what is sent."""

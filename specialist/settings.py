@@ -76,7 +76,10 @@ class Settings(BaseSettings):
         description="Most word pieces one chunk embeds, title, heading and special tokens included.",
     )
     chunk_overlap: int = Field(
-        default=32, ge=0, le=256, description="Word pieces shared by neighbouring chunks."
+        default=32,
+        ge=0,
+        le=256,
+        description="Word pieces shared by neighbouring chunks (at most half a chunk is used).",
     )
     max_file_mb: float = Field(
         default=20.0, gt=0, description="Files above this size are skipped by the indexer."

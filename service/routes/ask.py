@@ -74,7 +74,27 @@ def sse(event: str, data: object) -> str:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n"
 
 
-@router.post("/ask", response_model=AskResponse)
+STREAMED = {
+    200: {
+        "description": "The answer as JSON, or with `stream` (or `Accept: text/event-stream`) as "
+        "server-sent events: `token` events, then one `done` event holding the JSON answer",
+        "content": {
+            "text/event-stream": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "event": {"type": "string", "enum": ["token", "done", "error"]},
+                        "data": {"type": "string", "description": "one JSON object"},
+                    },
+                    "required": ["event", "data"],
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("/ask", response_model=AskResponse, responses=STREAMED)
 async def ask(
     body: AskRequest,
     request: Request,
