@@ -188,36 +188,26 @@ def calibrated(
     return replace(weights, threshold=decline_threshold(best, target_decline))
 
 
-def pick_judge_weight(
-    dev: Sequence[Seen], weights: ReaderWeights, target_decline: float
+def pick_weight(
+    dev: Sequence[Seen],
+    weights: ReaderWeights,
+    target_decline: float,
+    field: str,
+    tried: Sequence[float],
+    figure: str,
 ) -> tuple[ReaderWeights, dict[str, float]]:
-    """The judge weight of :data:`JUDGE_WEIGHTS` whose answers hold the gold most often on dev.
+    """``weights`` with the value of ``field`` among ``tried`` that maximizes dev ``figure``.
 
-    Each weight is scored with its own threshold (declining ``target_decline`` of answerable dev
-    questions); a tie goes to the smaller weight, so the judge only runs when it helps.
+    Each value is scored with its own threshold, declining ``target_decline`` of answerable dev
+    questions, so every value answers as many of them; a tie goes to the smaller value, so the
+    judge only runs when it helps. Also returns the figure of every value tried.
     """
     scored = {}
-    for weight in JUDGE_WEIGHTS:
-        candidate = calibrated(dev, replace(weights, judge_weight=weight), target_decline)
-        scored[weight] = (dev_figures(dev, candidate)["answered_and_holds_gold_pct"], candidate)
-    best = max(JUDGE_WEIGHTS, key=lambda w: (scored[w][0], -w))
-    return scored[best][1], {str(w): scored[w][0] for w in JUDGE_WEIGHTS}
-
-
-def pick_lift_weight(
-    dev: Sequence[Seen], weights: ReaderWeights, target_decline: float
-) -> tuple[ReaderWeights, dict[str, float]]:
-    """The lift weight of :data:`LIFT_WEIGHTS` that declines most withheld-answer dev questions.
-
-    Each weight gets its own threshold, declining ``target_decline`` of answerable dev questions,
-    so every weight answers as many of them; a tie goes to the smaller weight.
-    """
-    scored = {}
-    for weight in LIFT_WEIGHTS:
-        candidate = calibrated(dev, replace(weights, lift_weight=weight), target_decline)
-        scored[weight] = (dev_figures(dev, candidate)["declines_withheld_pct"], candidate)
-    best = max(LIFT_WEIGHTS, key=lambda w: (scored[w][0], -w))
-    return scored[best][1], {str(w): scored[w][0] for w in LIFT_WEIGHTS}
+    for value in tried:
+        candidate = calibrated(dev, replace(weights, **{field: value}), target_decline)
+        scored[value] = (dev_figures(dev, candidate)[figure], candidate)
+    best = max(tried, key=lambda value: (scored[value][0], -value))
+    return scored[best][1], {str(value): scored[value][0] for value in tried}
 
 
 def fit_reader(
@@ -269,8 +259,17 @@ def fit_reader(
         weights = calibrated(dev, weights, target_decline)
     else:
         dev = judge_all(dev, weights, judge)
-        weights, tried = pick_judge_weight(dev, weights, target_decline)
-        weights, lifted = pick_lift_weight(dev, weights, target_decline)
+        weights, tried = pick_weight(
+            dev,
+            weights,
+            target_decline,
+            "judge_weight",
+            JUDGE_WEIGHTS,
+            "answered_and_holds_gold_pct",
+        )
+        weights, lifted = pick_weight(
+            dev, weights, target_decline, "lift_weight", LIFT_WEIGHTS, "declines_withheld_pct"
+        )
         record["judge_weight_from"] = {
             "articles": split.dev,
             "answered_and_holds_gold_pct_by_weight": tried,

@@ -64,33 +64,6 @@ def bounded(seconds: float, megabytes: float) -> Iterator[None]:
         assert grown < megabytes, f"peak memory grew by {grown:.0f} MB"
 
 
-def _pdf_with_stream(compressed: bytes) -> bytes:
-    """A valid one-page PDF whose content stream is ``compressed`` (FlateDecode)."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",  # without a font pypdf reads no content
-        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(compressed)
-        + compressed
-        + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
-
-
 def _zeros_deflated(megabytes: int, *, raw_zip: bool) -> bytes:
     """``megabytes`` MB of zero bytes compressed, as a zip archive or a zlib stream."""
     block = bytes(1024 * 1024)
@@ -117,8 +90,8 @@ def test_zip_bomb_named_pdf_is_skipped_uninflated(settings, embedder, corpus, in
     assert report.files_indexed == 3
 
 
-def test_pdf_whose_stream_inflates_past_the_limit_is_skipped() -> None:
-    pdf = _pdf_with_stream(_zeros_deflated(300, raw_zip=False))
+def test_pdf_whose_stream_inflates_past_the_limit_is_skipped(make_pdf) -> None:
+    pdf = make_pdf(_zeros_deflated(300, raw_zip=False), "/Filter /FlateDecode")
     with bounded(seconds=30, megabytes=600), pytest.raises(SkipFile, match="decompression limit"):
         load_documents(Path("bomb.pdf"), "bomb.pdf", pdf)
 
