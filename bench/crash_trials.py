@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tqdm import tqdm
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -114,7 +116,7 @@ def index_trials(trials: int, rng: random.Random, work: Path, env: dict[str, str
     edit("warm-up")
     duration = timed(index, env)  # what a trial's run takes: six edited files to reindex
     counts = {"trials": trials, "corrupt": 0, "killed_mid_run": 0, "previous_kept_serving": 0}
-    for trial in range(trials):
+    for trial in tqdm(range(trials), desc="index trials", unit="trial"):
         edit(str(trial))
         _, before = index_sound(settings, embedder)
         finished = run_and_kill(index, env, rng.uniform(0.2, duration))
@@ -138,7 +140,7 @@ def train_trials(trials: int, rng: random.Random, work: Path, env: dict[str, str
     counts = {"trials": trials, "corrupt": 0, "killed_mid_run": 0, "previous_kept_serving": 0}
     counts |= {"killed_after_a_checkpoint": 0, "resumed": 0}
     duration = None
-    for trial in range(trials):
+    for trial in tqdm(range(trials), desc="train trials", unit="trial"):
         config.write_text(json.dumps({**TRAIN_CONFIG, "seed": 1000 + trial}))
         train = command("train", "--config", str(config), "--data", str(data))
         if duration is None:
@@ -178,7 +180,7 @@ def main() -> int:
         home.mkdir()
         shared.cache_dir.mkdir(parents=True, exist_ok=True)
         (home / "cache").symlink_to(shared.cache_dir, target_is_directory=True)
-        env = {**os.environ, "SPECIALIST_HOME": str(home), "SPECIALIST_THREADS": "2"}
+        env = {**os.environ, "SPECIALIST_HOME": str(home), "SPECIALIST_THREADS": "1"}
         started = time.perf_counter()
         result = {
             "index": index_trials(args.trials, rng, work, env),
