@@ -6,8 +6,9 @@ command to its end (the same ``index``, or ``train --resume``) and checks again.
 
 - **corrupt**: a state in which the current index does not open and answer a search, or the
   current adapter is missing a file (must be 0);
-- **previous kept serving**: kills before the new version was complete after which the previous
-  version was still the current one;
+- **previous kept serving** / **new version serving**: after a kill before the command exited,
+  the current version is either the previous one (killed before the switch) or the complete new
+  one (killed after the switch, while pruning or reporting); anything else counts as corrupt;
 - **resumed**: ``train --resume`` runs that continued from a checkpoint instead of step 0 (only
   possible when the kill came after the first checkpoint).
 
@@ -115,7 +116,8 @@ def index_trials(trials: int, rng: random.Random, work: Path, env: dict[str, str
 
     edit("warm-up")
     duration = timed(index, env)  # what a trial's run takes: six edited files to reindex
-    counts = {"trials": trials, "corrupt": 0, "killed_mid_run": 0, "previous_kept_serving": 0}
+    counts = {"trials": trials, "corrupt": 0, "killed_mid_run": 0}
+    counts |= {"previous_kept_serving": 0, "new_version_serving": 0}
     for trial in tqdm(range(trials), desc="index trials", unit="trial"):
         edit(str(trial))
         _, before = index_sound(settings, embedder)
@@ -125,6 +127,7 @@ def index_trials(trials: int, rng: random.Random, work: Path, env: dict[str, str
         if not finished:
             counts["killed_mid_run"] += 1
             counts["previous_kept_serving"] += sound and after == before
+            counts["new_version_serving"] += sound and after != before
         timed(index, env)
         counts["corrupt"] += not index_sound(settings, embedder)[0]
     return counts
@@ -137,7 +140,8 @@ def train_trials(trials: int, rng: random.Random, work: Path, env: dict[str, str
     lines = (ROOT / "corpora/training/dialogsum_train.jsonl").read_text().splitlines()[:16]
     data.write_text("\n".join(lines) + "\n")
     config = work / "config.json"
-    counts = {"trials": trials, "corrupt": 0, "killed_mid_run": 0, "previous_kept_serving": 0}
+    counts = {"trials": trials, "corrupt": 0, "killed_mid_run": 0}
+    counts |= {"previous_kept_serving": 0, "new_version_serving": 0}
     counts |= {"killed_after_a_checkpoint": 0, "resumed": 0}
     duration = None
     for trial in tqdm(range(trials), desc="train trials", unit="trial"):
@@ -155,6 +159,7 @@ def train_trials(trials: int, rng: random.Random, work: Path, env: dict[str, str
         if not finished:
             counts["killed_mid_run"] += 1
             counts["previous_kept_serving"] += sound and after == before
+            counts["new_version_serving"] += sound and after != before
             counts["killed_after_a_checkpoint"] += checkpoint
         timed([*train, "--resume"], env)
         sound, version = adapter_sound(settings)
@@ -180,7 +185,7 @@ def main() -> int:
         home.mkdir()
         shared.cache_dir.mkdir(parents=True, exist_ok=True)
         (home / "cache").symlink_to(shared.cache_dir, target_is_directory=True)
-        env = {**os.environ, "SPECIALIST_HOME": str(home), "SPECIALIST_THREADS": "1"}
+        env = {**os.environ, "SPECIALIST_HOME": str(home), "SPECIALIST_THREADS": "2"}
         started = time.perf_counter()
         result = {
             "index": index_trials(args.trials, rng, work, env),
