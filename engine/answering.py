@@ -28,7 +28,7 @@ from engine.generate import stream_tokens
 from engine.judge import question_log_probability
 from engine.schemas import AskResponse, Citation, Timings
 from engine.threads import fit_threads
-from specialist.prompt import NO_ANSWER, PromptPassage, rag_request, render
+from specialist.prompt import NO_ANSWER, PromptPassage, Turn, rag_request, render
 from specialist.text import sentences
 
 if TYPE_CHECKING:
@@ -52,6 +52,8 @@ class Question:
     top_k: int
     max_new_tokens: int
     source_prefix: str | None = None
+    history: tuple[Turn, ...] = ()
+    """Earlier turns of a conversation; ``text`` is then the standalone question built from them."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,27 @@ def fit_passages(
     return passages
 
 
+def fit_history(
+    tokenizer: PreTrainedTokenizerBase, history: Sequence[Turn], budget: int
+) -> list[Turn]:
+    """The latest whole turns of ``history`` whose tokens fit in ``budget``, oldest first.
+
+    The history shares the prompt's token budget with the passages and gets what they leave: the
+    passages hold the answer, the history only what a follow-up refers to. A kept history starts
+    with a question, never with an answer whose question was cut.
+    """
+    kept: list[Turn] = []
+    left = budget
+    for turn in reversed(history):
+        left -= len(tokenizer(turn.content, add_special_tokens=False).input_ids)
+        if left < 0:
+            break
+        kept.insert(0, turn)
+    while kept and kept[0].role != "user":
+        kept.pop(0)
+    return kept
+
+
 def passages_request(question: str, passages: Sequence[Numbered]) -> str:
     """The user turn of the shared template: the numbered passages, then the question."""
     return rag_request(
@@ -140,10 +163,13 @@ def passages_request(question: str, passages: Sequence[Numbered]) -> str:
 
 
 def build_prompt(
-    tokenizer: PreTrainedTokenizerBase, question: str, passages: Sequence[Numbered]
+    tokenizer: PreTrainedTokenizerBase,
+    question: str,
+    passages: Sequence[Numbered],
+    history: Sequence[Turn] = (),
 ) -> str:
-    """The shared prompt template filled with the numbered passages."""
-    return render(tokenizer, passages_request(question, passages))
+    """The shared prompt template filled with the numbered passages, after the ``history``."""
+    return render(tokenizer, passages_request(question, passages), history)
 
 
 def cited_numbers(answer: str) -> list[int]:
@@ -287,10 +313,13 @@ def grounded_answer(
     *,
     on_token: Callable[[str], None] | None = None,
     stop: threading.Event | None = None,
+    history: Sequence[Turn] = (),
 ) -> Grounded:
     """The product's answer to ``question`` from ``hits`` (``index`` is where they came from).
 
     Shared by ``/ask`` and ``specialist eval all`` so the evaluation scores exactly what users get.
+    The generating reader's prompt also carries as much of a conversation's ``history`` as the
+    passages leave of the token budget.
     """
     if policy.reader is not None:
         return extracted_answer(specialist, index, question, hits, policy, on_token)
@@ -301,7 +330,11 @@ def grounded_answer(
     passages = fit_passages(
         hits, specialist.tokenizer, policy.prompt_budget, question, policy.passage_words
     )
-    prompt = build_prompt(specialist.tokenizer, question, passages)
+    spent = sum(
+        len(specialist.tokenizer(p.text, add_special_tokens=False).input_ids) for p in passages
+    )
+    earlier = fit_history(specialist.tokenizer, history, policy.prompt_budget - spent)
+    prompt = build_prompt(specialist.tokenizer, question, passages, earlier)
     pieces: list[str] = []
     fit_threads()  # other answers may have started or finished during retrieval
     for piece in stream_tokens(
@@ -343,6 +376,7 @@ def answer_question(
         policy,
         on_token=on_token,
         stop=stop,
+        history=question.history,
     )
     finished = time.perf_counter()
     response = AskResponse(

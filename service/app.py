@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,23 +11,28 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from service.metrics import Metrics
 from service.middleware import Guard, RequestMetrics
+from service.openai_errors import field_problems, http_error, is_openai, validation_error
+from service.openai_models import Specialists
 from service.pool import GenerationPool
-from service.routes import admin, ask, status
+from service.routes import admin, ask, openai, status
 from service.runtime import Runtime
 from service.schemas import ERROR_RESPONSES
 from specialist import __version__
 from specialist.settings import Settings
 
 
-async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-    """422 with one readable sentence (``field: problem; ...``) plus the structured errors."""
-    problems = "; ".join(
-        f"{'.'.join(str(p) for p in err['loc'] if p != 'body') or 'body'}: {err['msg']}"
-        for err in exc.errors()
-    )
+async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 with one readable sentence (``field: problem; ...``) plus the structured errors.
+
+    Under ``/v1/`` the same problem is answered in OpenAI's error shape.
+    """
+    if is_openai(request.url.path):
+        return validation_error(exc)
+    _, problems = field_problems(exc)
     return JSONResponse(
         status_code=422, content={"detail": problems, "errors": jsonable_encoder(exc.errors())}
     )
@@ -60,8 +66,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.runtime = runtime
     app.state.pool = pool
+    app.state.specialists = Specialists(settings)
+    app.state.started = int(time.time())
     app.add_exception_handler(RequestValidationError, invalid_request)
-    for module in (status, ask, admin):
+    app.add_exception_handler(HTTPException, http_error)
+    for module in (status, ask, admin, openai):
         app.include_router(module.router)
     app.add_middleware(Guard, api_key=settings.api_key, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=runtime.metrics)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from engine.snapshot import Engine
+from service.openai_models import Specialists
 from service.pool import GenerationPool
 from service.runtime import Runtime
 from specialist.settings import Settings
@@ -27,6 +28,11 @@ def get_pool(request: Request) -> GenerationPool:
     return request.app.state.pool
 
 
+def get_specialists(request: Request) -> Specialists:
+    """Adapters a chat request may choose besides the served one, loaded on first use."""
+    return request.app.state.specialists
+
+
 def current_engine(request: Request) -> Engine:
     """The snapshot a request answers with, taken once (503 while the service is loading)."""
     runtime = get_runtime(request)
@@ -40,4 +46,5 @@ def current_engine(request: Request) -> Engine:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 PoolDep = Annotated[GenerationPool, Depends(get_pool)]
+SpecialistsDep = Annotated[Specialists, Depends(get_specialists)]
 ServingEngine = Annotated[Engine, Depends(current_engine)]

@@ -12,6 +12,7 @@ import json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.metrics import Metrics
+from service.openai_errors import error_body, is_openai
 
 OPEN_PATHS = frozenset({"/health", "/ready", "/"})
 """Routes that never need the API key: liveness, readiness and the page shell (which holds no
@@ -20,10 +21,11 @@ page load)."""
 
 
 async def send_json(
-    send: Send, status: int, detail: str, headers: dict[str, str] | None = None
+    send: Send, path: str, status: int, detail: str, headers: dict[str, str] | None = None
 ) -> None:
-    """Answer with ``{"detail": ...}`` without reaching the app."""
-    body = json.dumps({"detail": detail}).encode()
+    """Answer with ``{"detail": ...}`` (OpenAI's error shape under ``/v1/``) without the app."""
+    content = error_body(status, detail) if is_openai(path) else {"detail": detail}
+    body = json.dumps(content).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
@@ -46,19 +48,23 @@ class Guard:
             given = dict(scope["headers"]).get(b"authorization", b"")
             if not hmac.compare_digest(given, self.expected):
                 await send_json(
-                    send, 401, "missing or wrong API key", {"WWW-Authenticate": "Bearer"}
+                    send,
+                    scope["path"],
+                    401,
+                    "missing or wrong API key",
+                    {"WWW-Authenticate": "Bearer"},
                 )
                 return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
-            await send_json(send, 413, f"request body is larger than {self.max_body_bytes} bytes")
+            await send_json(send, scope["path"], 413, self.too_large())
             return
         if scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
         body, complete = await self._read_body(receive)
         if not complete:
-            await send_json(send, 413, f"request body is larger than {self.max_body_bytes} bytes")
+            await send_json(send, scope["path"], 413, self.too_large())
             return
         replayed = False
 
@@ -70,6 +76,10 @@ class Guard:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    def too_large(self) -> str:
+        """The sentence a body over the limit gets."""
+        return f"request body is larger than {self.max_body_bytes} bytes"
 
     async def _read_body(self, receive: Receive) -> tuple[bytes, bool]:
         """The whole body, read up to the limit (chunked uploads declare no length)."""

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "specialist.models_cli",
     "specialist.eval_cli",
     "service.cli",
+    "service.chat_cli",
     "training.cli",
     "retrieval.cli",
 )

@@ -1,8 +1,8 @@
 """``specialist eval KIND``: one ``eval`` command whose kinds come from several packages.
 
 ``retrieval`` adds ``eval retrieval``, ``training`` adds ``eval summarize`` and ``eval rag``,
-``evaluation`` adds ``eval all``; each contributes through a ``register_eval(eval_subparsers)``
-function in the modules listed here.
+``evaluation`` adds ``eval all`` and ``eval followups``; each contributes through a
+``register_eval(eval_subparsers)`` function in the modules listed here.
 """
 
 from __future__ import annotations
@@ -10,7 +10,12 @@ from __future__ import annotations
 import argparse
 import importlib
 
-EVAL_MODULES: tuple[str, ...] = ("retrieval.eval_cli", "training.cli", "evaluation.cli")
+EVAL_MODULES: tuple[str, ...] = (
+    "retrieval.eval_cli",
+    "training.cli",
+    "evaluation.cli",
+    "evaluation.followups",
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -37,6 +37,14 @@ class PromptPassage:
     heading: str = ""
 
 
+@dataclass(frozen=True)
+class Turn:
+    """One earlier message of a conversation, shown to the model before the current request."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
 def summary_request(document: str) -> str:
     """User turn asking for a summary of ``document``."""
     return f"{SUMMARY_INSTRUCTION}\n\n{document.strip()}"
@@ -58,16 +66,23 @@ def rag_request(question: str, passages: Sequence[PromptPassage]) -> str:
     return f"Passages:\n{context}\n\nQuestion: {question.strip()}\n\n{RAG_INSTRUCTION}"
 
 
-def render(tokenizer: PreTrainedTokenizerBase, request: str) -> str:
+def render(tokenizer: PreTrainedTokenizerBase, request: str, history: Sequence[Turn] = ()) -> str:
     """Full prompt text for a user request, ending where the model's answer starts.
 
-    Models with a chat template (SmolLM2-Instruct) get it; base models without one (Gemma 3 270M)
-    get a plain layout with the same content.
+    ``history`` (earlier turns of a conversation, oldest first) goes between the system message
+    and the request, so the model reads a follow-up the way a chat model is trained to. Models
+    with a chat template (SmolLM2-Instruct) get it; base models without one (Gemma 3 270M) get a
+    plain layout with the same content.
     """
     if tokenizer.chat_template:
-        messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": request}]
+        messages = [
+            {"role": "system", "content": SYSTEM},
+            *({"role": turn.role, "content": turn.content} for turn in history),
+            {"role": "user", "content": request},
+        ]
         return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    return f"{SYSTEM}\n\n{request}\n\nAnswer: "
+    earlier = "".join(f"{turn.role.capitalize()}: {turn.content}\n\n" for turn in history)
+    return f"{SYSTEM}\n\n{earlier}{request}\n\nAnswer: "
 
 
 def completion_end(tokenizer: PreTrainedTokenizerBase) -> str:

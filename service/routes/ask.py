@@ -1,14 +1,11 @@
 """``POST /ask``: a JSON answer, or server-sent events (tokens, then one final event).
 
-Either way, a client that hangs up stops its answer before the next token: the worker it held is
-free for the next request, so clients that time out and retry cannot pile up work.
+Either way, a client that hangs up stops its answer before the next token (:mod:`service.relay`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -19,16 +16,11 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from engine.answering import AnswerPolicy, Outcome, Question, answer_question
 from engine.schemas import AskResponse
 from service.deps import PoolDep, RuntimeDep, ServingEngine, SettingsDep
-from service.metrics import Metrics
-from service.pool import GenerationPool, OverloadedError
+from service.relay import CLIENT_CLOSED, StreamedAnswer, answer_unless_gone
 from service.schemas import AskRequest
-from specialist.errors import UserError
 from specialist.settings import Settings
 
-log = logging.getLogger(__name__)
 router = APIRouter()
-DISCONNECT_POLL_S = 0.5
-"""How often a quiet stream checks whether its client is still there."""
 
 
 def question_of(body: AskRequest, settings: Settings) -> Question:
@@ -49,24 +41,6 @@ def question_of(body: AskRequest, settings: Settings) -> Question:
         max_new_tokens=body.max_new_tokens or min(settings.default_max_new_tokens, limit),
         source_prefix=body.filters.source,
     )
-
-
-CLIENT_CLOSED = 499
-"""The status logged for an answer abandoned by its client (nginx's convention; nobody reads it)."""
-
-
-def record(metrics: Metrics, outcome: Outcome) -> None:
-    """Stage latencies of one finished answer."""
-    timings = outcome.response.timings_ms
-    metrics.observe_ask(timings.retrieve, timings.generate, timings.total)
-
-
-def admit(pool: GenerationPool, job: Callable[[], object]):
-    """Queue ``job`` or answer 503 with ``Retry-After`` at once."""
-    try:
-        return pool.submit(job)
-    except OverloadedError as exc:
-        raise HTTPException(503, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
 
 
 def sse(event: str, data: object) -> str:
@@ -108,106 +82,36 @@ async def ask(
     question = question_of(body, settings)
     stop = threading.Event()
 
-    def run(on_token: Callable[[str], None] | None = None) -> Outcome:
-        def counted(piece: str) -> None:
-            runtime.metrics.tokens.inc()
-            if on_token is not None:
-                on_token(piece)
-
+    def run(on_token: Callable[[str], None]) -> Outcome:
         return answer_question(
             engine,
             question,
             AnswerPolicy.from_settings(settings),
-            on_token=counted,
+            on_token=on_token,
             stop=stop,
             started=arrived,
         )
 
     if body.stream or "text/event-stream" in request.headers.get("accept", ""):
-        return stream(request, runtime.metrics, pool, run, stop, arrived)
-    answer = asyncio.wrap_future(admit(pool, run))
-    gone = asyncio.ensure_future(hung_up(request))
-    try:
-        await asyncio.wait({answer, gone}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        gone.cancel()
-    if not answer.done():
-        stop.set()
+        answer = StreamedAnswer(request, pool, runtime.metrics, run, stop, arrived)
+        return StreamingResponse(
+            events(answer),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    outcome = await answer_unless_gone(request, pool, runtime.metrics, run, stop)
+    if outcome is None:
         return Response(status_code=CLIENT_CLOSED)
-    try:
-        outcome = answer.result()
-    except UserError as exc:
-        raise HTTPException(422, str(exc)) from None
-    record(runtime.metrics, outcome)
     return JSONResponse(outcome.response.model_dump())
 
 
-async def hung_up(request: Request) -> None:
-    """Return as soon as the client closes the connection (its body has been read already).
-
-    The server hands an ``http.disconnect`` message to the app the moment the socket closes, so
-    waiting for it costs nothing and notices a hang-up at once, with no polling.
-    """
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
-
-
-def stream(
-    request: Request,
-    metrics: Metrics,
-    pool: GenerationPool,
-    run: Callable[[Callable[[str], None]], Outcome],
-    stop: threading.Event,
-    arrived: float,
-) -> StreamingResponse:
-    """Generate in the pool, relay pieces through an asyncio queue, stop when the client leaves."""
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[tuple[str, object]] = asyncio.Queue()
-
-    def push(kind: str, payload: object) -> None:
-        loop.call_soon_threadsafe(queue.put_nowait, (kind, payload))
-
-    def job() -> None:
-        try:
-            outcome = run(lambda piece: push("token", piece))
-        except UserError as exc:
-            push("error", str(exc))
-        except Exception as exc:
-            log.exception("streamed answer failed")
-            push("error", f"{type(exc).__name__}: the answer could not be generated")
+async def events(answer: StreamedAnswer) -> AsyncIterator[str]:
+    """``token`` events, then one ``done`` event with the JSON answer (or one ``error``)."""
+    async for kind, payload in answer.events():
+        if kind == "token":
+            yield sse("token", {"text": payload})
+        elif kind == "error":
+            yield sse("error", {"detail": payload})
         else:
-            push("done", outcome)
-
-    admit(pool, job)
-
-    async def events() -> AsyncIterator[str]:
-        first = True
-        try:
-            while True:
-                try:
-                    kind, payload = await asyncio.wait_for(queue.get(), DISCONNECT_POLL_S)
-                except TimeoutError:
-                    if await request.is_disconnected():
-                        return
-                    continue
-                if kind == "token":
-                    if first:
-                        metrics.first_token_seconds.observe(time.perf_counter() - arrived)
-                        first = False
-                    yield sse("token", {"text": payload})
-                elif kind == "error":
-                    yield sse("error", {"detail": payload})
-                    return
-                else:
-                    assert isinstance(payload, Outcome)
-                    record(metrics, payload)
-                    yield sse("done", payload.response.model_dump())
-                    return
-        finally:
-            stop.set()
-
-    return StreamingResponse(
-        events(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+            assert isinstance(payload, Outcome)
+            yield sse("done", payload.response.model_dump())
