@@ -9,5 +9,5 @@ with one stop rule, streamed or batched), ``answering`` (the reader chosen, gate
 prompt, citations), ``extract`` (the extractive reader: sentence scorer, its weights in
 ``reader.json``, decline threshold), ``judge`` (the specialist's vote on the reader's shortlist), ``focus`` (the sentence window shown per passage), ``schemas`` (the answer's types),
 ``snapshot`` (the index + specialist pair a request uses), ``threads`` and ``fresh_thread`` (how
-answers share the CPU cores).
+answers share the CPU cores), ``conversation`` (the standalone question a follow-up asks).
 """

@@ -54,3 +54,45 @@ def test_gold_counts_only_in_the_conversations_own_article() -> None:
     hits = [hit("Other", "It has four legs."), hit("Force", "made of four elements")]
     assert gold_rank(hits, "Force", ("four",)) == 2
     assert gold_rank(hits[:1], "Force", ("four",)) is None
+
+
+RHINE = """# Rhine
+
+The Rhine rises in the Swiss Alps and flows about 1,230 kilometres to the North Sea.
+
+Barges carry coal, grain and containers between the port of Rotterdam and the cities of the Ruhr.
+"""
+PHOTOSYNTHESIS = """# Photosynthesis
+
+Photosynthesis takes place mainly in the chloroplasts of leaf cells, where chlorophyll absorbs light.
+"""
+
+
+@pytest.mark.slow
+def test_eval_followups_plays_each_method_and_writes_the_report(tmp_path: Path, capsys) -> None:
+    from specialist.cli import main
+
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "Rhine.md").write_text(RHINE)
+    (corpus / "Photosynthesis.md").write_text(PHOTOSYNTHESIS)
+    data = tmp_path / "followups.jsonl"
+    turns = [
+        {"question": "Where does the Rhine rise?", "answers": ["Swiss Alps"]},
+        {"question": "Which port do its barges serve?", "answers": ["Rotterdam"]},
+    ]
+    data.write_text(json.dumps({"id": "rhine", "article": "Rhine", "turns": turns}) + "\n")
+    out = tmp_path / "report"
+    args = ["eval", "followups", "--data", str(data), "--corpus", str(corpus), "--out", str(out)]
+    assert main(args) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["followups"] == 1 and report["served_method"] == "carry-topic"
+    assert set(report["rows"]) == {"carry-topic", "last-message", "whole-history"}
+    carried = report["rows"]["carry-topic"]
+    assert (carried["recall@1"], carried["recall@4"]) == (100.0, 100.0)
+    assert carried["contains_gold"] in (0.0, 100.0)
+    rows = [json.loads(line) for line in (out / "answers.jsonl").read_text().splitlines()]
+    assert [row["method"] for row in rows] == ["carry-topic", "last-message", "whole-history"]
+    assert rows[0]["searched"].startswith("Which port do its barges serve? ")
+    assert "Rhine" in rows[0]["searched"]
+    assert "carry-topic (served)" in capsys.readouterr().out
