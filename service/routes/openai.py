@@ -124,18 +124,30 @@ def answering(
     stop: threading.Event,
     arrived: float,
 ) -> Run:
-    """The answer job: the chosen specialist (loaded on first use) answers the standalone question."""
+    """The answer job: the chosen specialist (loaded on first use) answers the standalone question.
+
+    It watches what the client will receive, so generation stops once ``max_tokens`` or a stop
+    sequence has ended the delivered answer, streamed or not.
+    """
 
     def run(on_token: Callable[[str], None]) -> Outcome:
         specialist = specialists.answering(choice, engine.specialist)
         question = conversation_question(
             ask.history, ask.question, engine.index.idf, TOP_K, ask.max_new_tokens
         )
+        watch = Delivery(specialist.tokenizer, ask.max_tokens, ask.stops)
+
+        def watched(piece: str) -> None:
+            on_token(piece)
+            watch.add(piece)
+            if watch.done:
+                stop.set()
+
         return answer_question(
             Engine(engine.index, specialist),
             question,
             AnswerPolicy.from_settings(settings),
-            on_token=on_token,
+            on_token=watched,
             stop=stop,
             started=arrived,
         )
@@ -153,8 +165,8 @@ async def chunks(
 ) -> AsyncIterator[str]:
     """The role, the answer's text as it comes, the end with ``sources``, the usage, ``[DONE]``.
 
-    Once ``max_tokens`` or a stop sequence ends the delivered text, the answer is told to stop
-    generating; an error ends the stream with OpenAI's error object instead of ``[DONE]``.
+    Text past ``max_tokens`` or a stop sequence is not sent; an error ends the stream with
+    OpenAI's error object instead of ``[DONE]``.
     """
     yield data(framing.chunk(Delta(role="assistant", content="")).model_dump())
     async for kind, payload in answer.events():
@@ -163,8 +175,6 @@ async def chunks(
             return
         if kind == "token":
             piece = delivery.add(str(payload))
-            if delivery.done:
-                answer.stop.set()
         else:
             assert isinstance(payload, Outcome)
             piece = delivery.finish()

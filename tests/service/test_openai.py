@@ -228,3 +228,46 @@ def test_embeddings_are_the_index_embedders_vectors(client, keyed) -> None:
     assert packed.usage.prompt_tokens > 0
     with pytest.raises(openai.BadRequestError):
         client.embeddings.create(model="all-minilm-l6-v2", input=[[101, 102]])
+
+
+def generated(app) -> float:
+    """Tokens the service has generated so far, abandoned answers included."""
+    return app.state.runtime.metrics.tokens._value.get()
+
+
+@pytest.fixture(scope="session")
+def writing(generating_live) -> tuple[openai.OpenAI, object]:
+    """(client, app) of the live service whose specialist writes the answers."""
+    url, app = generating_live
+    return openai.OpenAI(base_url=f"{url}/v1", api_key="none", max_retries=0, timeout=300), app
+
+
+def test_a_stop_sequence_ends_generation_not_only_the_text(writing) -> None:
+    client, app = writing
+    question = "Tell me about shipping on the Rhine."
+    before = generated(app)
+    whole = ask(client, question, max_tokens=24)
+    unstopped = generated(app) - before
+    reply = ask(client, question, stop=[" "], max_tokens=24)
+    made = generated(app) - before - unstopped
+    assert unstopped > 8, f"too short an answer to stop early: {whole.choices[0].message.content!r}"
+    assert reply.choices[0].finish_reason == "stop"
+    assert reply.choices[0].message.content == whole.choices[0].message.content.split(" ")[0]
+    assert made <= 4, f"{made} tokens were generated after the answer had ended"
+
+
+def test_the_writing_specialist_answers_a_follow_up_with_the_history_in_its_prompt(writing):
+    client, _ = writing
+    reply = client.chat.completions.create(
+        model="specialist",
+        messages=[
+            {"role": "user", "content": RHINE},
+            {"role": "assistant", "content": "The Rhine rises in the Swiss Alps. [1]"},
+            {"role": "user", "content": "Which port do its barges serve?"},
+        ],
+        max_tokens=24,
+    )
+    choice = reply.choices[0]
+    assert choice.message.content.strip()
+    assert choice.finish_reason in ("stop", "length")
+    assert 0 < reply.usage.completion_tokens <= 24
