@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.conversation import CONDENSERS, SERVED, Condense, conversation_question
 from specialist.errors import UserError
 from specialist.prompt import Turn
 from specialist.settings import PROJECT_ROOT, Settings
@@ -30,6 +29,7 @@ from training.raft import Question as Gold
 
 if TYPE_CHECKING:
     from engine.answering import Grounded, Question
+    from engine.conversation import Condense
     from retrieval.search import Hit, HybridIndex
 
 FOLLOWUPS = PROJECT_ROOT / "corpora" / "training" / "followups.jsonl"
@@ -84,6 +84,7 @@ def play(
     max_new_tokens: int,
 ) -> list[dict[str, Any]]:
     """Every follow-up of ``conversation`` asked in turn, scored; ``answer`` is the product."""
+    from engine.conversation import conversation_question
     from evaluation.qa import score_answer
 
     history: list[Turn] = []
@@ -129,6 +130,7 @@ def evaluate_followups(
 ) -> dict[str, Any]:
     """Each method on every conversation; ``report.json`` and ``answers.jsonl`` in ``out``."""
     from engine.answering import AnswerPolicy, grounded_answer
+    from engine.conversation import CONDENSERS, SERVED
     from engine.loader import load_specialist
     from evaluation.qa import percent
     from retrieval.indexer import build_index
