@@ -10,8 +10,9 @@ number for "how many", a name for "who") and answers with the best sentence, cit
 best sentence is unlikely to hold an answer, it declines: that is what makes abstention hold.
 
 The answer is copied from the documents, so it can never state what no passage says. The weights
-and the decline threshold are fitted by ``specialist train-reader`` on training articles and
-calibrated on dev articles only (:mod:`training.reader`); they ship as ``engine/reader.json``.
+are fitted by ``specialist train-reader`` on training articles, and the judge's weights and the
+decline threshold chosen on those articles' questions cross-fitted, each scored by a scorer not
+fitted on it (:mod:`training.reader`); they ship as ``engine/reader.json``.
 """
 
 from __future__ import annotations

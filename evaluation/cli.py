@@ -71,7 +71,8 @@ def register_eval(kinds: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="reuse the finished systems of an interrupted run in --out (same data and options)",
+        help="reuse the parts of an earlier run in --out whose inputs are unchanged (after a kill, "
+        "or when a new reader changes the product row alone)",
     )
     parser.set_defaults(handler=run)
 

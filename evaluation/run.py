@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.extract import SHIPPED_WEIGHTS, ReaderWeights
 from engine.loader import load_specialist
-from evaluation.checkpoint import Checkpoint
+from evaluation.checkpoint import Checkpoint, Fingerprint
 from evaluation.data import BEIR_SPLIT, EvalData, beir_subset, data_hashes, heldout_questions
 from evaluation.plots import draw_all
 from evaluation.qa import (
@@ -40,6 +40,8 @@ from specialist.versions import atomic_write_text
 from training.data import sha256_file
 
 EXAMPLES = 5
+SELECTING = ("systems", "summarize")
+"""Options that choose which parts run, not what a part's numbers are."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,21 @@ def options_record(options: Options) -> dict[str, Any]:
     return record
 
 
+def part_fingerprints(
+    settings: Settings, options: Options, hashes: dict[str, Any], version: str
+) -> Fingerprint:
+    """What shapes each part's numbers: the reader's weights shape the product row alone."""
+    shaping = {
+        **{k: v for k, v in options_record(options).items() if k not in SELECTING},
+        "data": {name: entry["sha256"] for name, entry in hashes.items()},
+        "adapter_version": version,
+        "model": [settings.base_model, settings.serve_dtype],
+        "policy": [settings.min_relevance, settings.passage_words, settings.prompt_token_budget],
+    }
+    reader = [settings.reader, sha256_file(settings.reader_weights or SHIPPED_WEIGHTS)]
+    return lambda part: {**shaping, "reader": reader} if part == "product" else shaping
+
+
 def evaluate_all(settings: Settings, data: EvalData, out: Path, options: Options) -> dict[str, Any]:
     """Every system on QA, the two models on summaries, the three retrievers; all written."""
     import torch
@@ -107,15 +124,9 @@ def evaluate_all(settings: Settings, data: EvalData, out: Path, options: Options
     withheld = min(options.withheld, len(heldout.questions))
     retrieved = retrieve_all(index, heldout.questions, options.top_k, withheld)
 
-    fingerprint = {
-        **options_record(options),
-        "data": {name: entry["sha256"] for name, entry in hashes.items()},
-        "adapter_version": version,
-        "model": [settings.base_model, settings.serve_dtype],
-        "policy": [settings.min_relevance, settings.passage_words, settings.prompt_token_budget],
-        "reader": [settings.reader, sha256_file(settings.reader_weights or SHIPPED_WEIGHTS)],
-    }
-    checkpoint = Checkpoint(out, fingerprint, options.resume)
+    checkpoint = Checkpoint(
+        out, part_fingerprints(settings, options, hashes, version), options.resume
+    )
     answers: dict[str, list[Answer]] = {}
     withheld_scores: dict[str, float | None] = {}
     summaries: dict[str, dict[str, dict[str, float]]] = {}
@@ -218,7 +229,6 @@ def evaluate_all(settings: Settings, data: EvalData, out: Path, options: Options
     atomic_write_text(out / "report.json", json.dumps(report, indent=2) + "\n")
     atomic_write_text(out / "report.md", render_report(report))
     atomic_write_text(out / "answers.jsonl", answer_lines(heldout.questions, answers))
-    checkpoint.path.unlink(missing_ok=True)
     return report
 
 

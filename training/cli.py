@@ -62,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     reader = subparsers.add_parser(
         "train-reader",
-        help="fit the extractive reader on train articles, set its decline threshold on dev",
+        help="fit the extractive reader; choose its judge weights and decline threshold cross-fitted",
     )
     reader.add_argument("--xquad", type=Path, default=Path("../shared/data/xquad/xquad.en.json"))
     reader.add_argument("--split", type=Path, default=QA_SPLIT, help="train/dev/test articles")
@@ -84,7 +84,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--target-decline",
         type=float,
         default=0.08,
-        help="share of answerable dev questions the threshold declines (default 0.08)",
+        help="share of answerable held-out questions the threshold declines (default 0.08)",
+    )
+    reader.add_argument(
+        "--folds",
+        type=int,
+        default=5,
+        help="folds of training articles held out in turn to choose weights and threshold",
     )
     reader.set_defaults(handler=run_train_reader)
 
@@ -117,7 +123,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_train_reader(args: argparse.Namespace) -> int:
-    """Fit the reader, write its weights atomically, print the dev figures."""
+    """Fit the reader, write its weights atomically, print the held-out figures."""
     from functools import partial
 
     from engine.extract import SHIPPED_WEIGHTS
@@ -152,11 +158,12 @@ def run_train_reader(args: argparse.Namespace) -> int:
         args.target_decline,
         extra=extra,
         judge=judge,
+        folds=args.folds,
     )
     weights.record["judge_adapter_version"] = judged_by
     out = args.out or SHIPPED_WEIGHTS
     atomic_write_text(out, weights.to_json())
-    print(f"reader weights written to {out}; dev: {json.dumps(weights.record['dev'])}")
+    print(f"reader weights written to {out}; held out: {json.dumps(weights.record['held_out'])}")
     return 0
 
 

@@ -1,9 +1,14 @@
-"""Fit the extractive reader's scorer on training articles; set its decline threshold on dev.
+"""Fit the extractive reader's scorer; choose its judge weights and decline threshold by cross-fitting.
 
-Honest method: the logistic model is fitted on questions of the *train* articles of the split
-file only; the threshold under which the reader declines is the one that declines
-``target_decline`` of the answerable *dev* questions; every figure recorded with the weights is a
-dev figure. The held-out test articles are never read here.
+Honest method: every choice rests on questions the scorer that answers them was not fitted on.
+The 36 training articles (the split file's train and dev articles) are held out in turn, in folds
+(the dev articles are the first fold); the scorer fitted on the other articles scores the held-out
+fold. The judge's weights and the threshold under which the reader declines (the one that declines
+``target_decline`` of answerable questions) are chosen on these pooled held-out questions, so they
+rest on every training article rather than on one sample of eight, whose figures swung by ten
+points between dev and test. The shipped scorer is then fitted on all 36 articles; every figure
+recorded with the weights is a held-out (cross-fitted) figure. The test articles are never read
+here.
 
 Each question is seen twice, as in evaluation: with the passages retrieval returns, and with every
 passage holding the answer withheld (all its sentences are then negatives), so the scorer learns
@@ -11,8 +16,8 @@ what a near miss looks like as well as a hit. SQuAD 2.0's unanswerable questions
 nobody made by filtering.
 
 The specialist's vote on the scorer's shortlist (:mod:`engine.judge`) is weighted by the value
-that makes dev answers hold the gold most often, each candidate weight with its own threshold;
-then the weight of its lift in the confidence is the one that declines most withheld-answer dev
+that makes held-out answers hold the gold most often, each candidate weight with its own threshold;
+then the weight of its lift in the confidence is the one that declines most withheld-answer held-out
 questions at the same share of answerable ones declined.
 """
 
@@ -47,9 +52,9 @@ from training.raft import Question
 WITHHELD_DEPTH = 16
 """Extra hits fetched for a withheld question, so ``top_k`` passages remain after removal."""
 JUDGE_WEIGHTS = (0.0, 1.0, 2.0, 3.0, 5.0, 8.0)
-"""The judge weights tried on dev (0: the scorer alone), per question token of log-probability."""
+"""The judge weights tried (0: the scorer alone), per question token of log-probability."""
 LIFT_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 3.0)
-"""The weights of the judge's lift in the reader's confidence tried on dev (0: the scorer alone)."""
+"""The weights of the judge's lift in the reader's confidence tried (0: the scorer alone)."""
 
 
 @dataclass(frozen=True)
@@ -80,28 +85,42 @@ def withheld_hits(index: HybridIndex, question: Question, top_k: int) -> list[Hi
 class Seen:
     """One question's candidate sentences as the reader sees them, labelled.
 
-    ``verdict`` is the judge's view of the scorer's shortlist; it is filled in on dev, where the
-    judge's weights are chosen.
+    ``logits`` are filled in by the scorer of the fold that held the question out, and ``verdict``
+    (the judge's view of that scorer's shortlist) after it, where the judge's weights are chosen.
     """
 
+    article: str
     question: str
     sentences: tuple[str, ...]
     rows: np.ndarray
     labels: np.ndarray
     withheld: bool
+    logits: np.ndarray | None = None
     verdict: Verdict | None = None
+
+    def scored(self) -> np.ndarray:
+        """The log-odds of a scorer that was not fitted on this question (:func:`scored_by`)."""
+        if self.logits is None:
+            raise ValueError(f"{self.question!r} was not scored by a held-out scorer")
+        return self.logits
+
+
+def scored_by(seen: Sequence[Seen], weights: ReaderWeights) -> list[Seen]:
+    """``seen`` with the log-odds of ``weights``' scorer (one that was not fitted on them)."""
+    return [replace(item, logits=weights.logits(item.rows)) for item in seen]
 
 
 def observe(index: HybridIndex, question: Question, hits: Sequence[Hit], withheld: bool) -> Seen:
     """Features and labels (sentence holds a gold answer) of every candidate sentence."""
     found = candidates(hits)
+    article = question.paragraph.article
     if not found:
         empty = np.zeros((0, len(FEATURES)))
-        return Seen(question.question, (), empty, np.zeros(0, dtype=bool), withheld)
+        return Seen(article, question.question, (), empty, np.zeros(0, dtype=bool), withheld)
     vectors = sentence_vectors(index)([question.question, *(c.text for c in found)])
     rows = features(question.question, found, hits, vectors[1:] @ vectors[0], index.idf)
     labels = np.array([holds_answer(c.text, question.answers) for c in found])
-    return Seen(question.question, tuple(c.text for c in found), rows, labels, withheld)
+    return Seen(article, question.question, tuple(c.text for c in found), rows, labels, withheld)
 
 
 def observe_all(
@@ -130,15 +149,16 @@ def decline_threshold(best: np.ndarray, target_decline: float) -> float:
 def chosen(seen: Seen, weights: ReaderWeights) -> tuple[int, float]:
     """The candidate the reader picks for ``seen`` and its confidence in it.
 
-    The same rule as :func:`engine.extract.extract`, with the judge's verdict read from ``seen``.
+    The same rule as :func:`engine.extract.extract`, with the held-out scorer's log-odds and the
+    judge's verdict read from ``seen``.
     """
-    logits = weights.logits(seen.rows)
+    logits = seen.scored()
     best = choose(logits, weights, seen.verdict)
     return best, confidence(logits, best, weights, seen.verdict)
 
 
-def dev_figures(seen: Sequence[Seen], weights: ReaderWeights) -> dict[str, float]:
-    """What the reader does on dev: answers holding the gold, declines with and without it."""
+def held_out_figures(seen: Sequence[Seen], weights: ReaderWeights) -> dict[str, float]:
+    """What the reader does on held-out questions: answers holding the gold, declines with and without it."""
     answerable = [s for s in seen if not s.withheld and len(s.labels)]
     withheld = [s for s in seen if s.withheld and len(s.labels)]
     picks = [chosen(s, weights) for s in answerable]
@@ -166,17 +186,12 @@ def percent(flags: Sequence[bool]) -> float:
 
 
 def judge_all(seen: Sequence[Seen], weights: ReaderWeights, judge: Judge) -> list[Seen]:
-    """``seen`` with the judge's verdict on each question's shortlist under ``weights``' scorer."""
+    """``seen`` with the judge's verdict on each question's shortlist under its held-out scorer."""
     return [
-        replace(
-            item,
-            verdict=judged(
-                item.question, item.sentences, weights.logits(item.rows), weights, judge
-            ),
-        )
+        replace(item, verdict=judged(item.question, item.sentences, item.scored(), weights, judge))
         if len(item.labels)
         else item
-        for item in tqdm(seen, desc="judge (dev)", unit="question")
+        for item in tqdm(seen, desc="judge (held out)", unit="question")
     ]
 
 
@@ -189,25 +204,66 @@ def calibrated(
 
 
 def pick_weight(
-    dev: Sequence[Seen],
+    held_out: Sequence[Seen],
     weights: ReaderWeights,
     target_decline: float,
     field: str,
     tried: Sequence[float],
     figure: str,
 ) -> tuple[ReaderWeights, dict[str, float]]:
-    """``weights`` with the value of ``field`` among ``tried`` that maximizes dev ``figure``.
+    """``weights`` with the value of ``field`` among ``tried`` that maximizes the held-out ``figure``.
 
-    Each value is scored with its own threshold, declining ``target_decline`` of answerable dev
+    Each value is scored with its own threshold, declining ``target_decline`` of answerable held-out
     questions, so every value answers as many of them; a tie goes to the smaller value, so the
     judge only runs when it helps. Also returns the figure of every value tried.
     """
     scored = {}
     for value in tried:
-        candidate = calibrated(dev, replace(weights, **{field: value}), target_decline)
-        scored[value] = (dev_figures(dev, candidate)[figure], candidate)
+        candidate = calibrated(held_out, replace(weights, **{field: value}), target_decline)
+        scored[value] = (held_out_figures(held_out, candidate)[figure], candidate)
     best = max(tried, key=lambda value: (scored[value][0], -value))
     return scored[best][1], {str(value): scored[value][0] for value in tried}
+
+
+def folds_of(split: Split, count: int) -> list[list[str]]:
+    """The articles held out in turn: the dev articles, then the train articles dealt into the rest.
+
+    Dealt in sorted order, so the folds are the same on every run and every machine.
+    """
+    if count < 2:
+        raise UserError("cross-fitting needs at least 2 folds")
+    rest = sorted(split.train)
+    dealt = [rest[i :: count - 1] for i in range(count - 1)]
+    return [fold for fold in [list(split.dev), *dealt] if fold]
+
+
+def fit_scorer(seen: Sequence[Seen], regularization: float) -> ReaderWeights:
+    """The logistic scorer fitted on every candidate sentence of ``seen`` (no threshold yet)."""
+    from sklearn.linear_model import LogisticRegression
+
+    rows = np.concatenate([s.rows for s in seen])
+    labels = np.concatenate([s.labels for s in seen])
+    model = LogisticRegression(C=regularization, max_iter=5000).fit(rows, labels)
+    return ReaderWeights(
+        coef=tuple(float(c) for c in model.coef_[0]),
+        intercept=float(model.intercept_[0]),
+        threshold=0.0,
+    )
+
+
+def cross_fitted(
+    seen: Sequence[Seen],
+    extra: Sequence[Seen],
+    folds: Sequence[Sequence[str]],
+    regularization: float,
+) -> list[Seen]:
+    """Each question of ``seen`` scored by the scorer fitted without its fold (and with ``extra``)."""
+    held_out = []
+    for fold in tqdm(folds, desc="cross-fit", unit="fold"):
+        kept = [s for s in seen if s.article not in fold]
+        weights = fit_scorer([*kept, *extra], regularization)
+        held_out += scored_by([s for s in seen if s.article in fold], weights)
+    return held_out
 
 
 def fit_reader(
@@ -219,48 +275,57 @@ def fit_reader(
     regularization: float = 1.0,
     extra: Sequence[tuple[HybridIndex, Sequence[Question]]] = (),
     judge: Judge | None = None,
+    folds: int = 5,
 ) -> ReaderWeights:
-    """Fit on train articles, choose the judge's weight and the threshold on dev articles.
+    """Fit on the train and dev articles; choose the judge's weights and the threshold cross-fitted.
 
     ``extra`` adds training questions from other corpora (each searched in its own index), such
-    as SQuAD 2.0's, whose unanswerable questions teach the reader when to decline. With a
-    ``judge`` (the specialist's question likelihood), its weight is chosen on dev from
-    :data:`JUDGE_WEIGHTS`; without one, the reader ranks by the scorer alone.
+    as SQuAD 2.0's, whose unanswerable questions teach the reader when to decline; they are in
+    every fold's fit and never held out. With a ``judge`` (the specialist's question likelihood),
+    its weights are chosen from :data:`JUDGE_WEIGHTS` and :data:`LIFT_WEIGHTS` on the held-out
+    questions; without one, the reader ranks by the scorer alone.
     """
-    from sklearn.linear_model import LogisticRegression
-
-    missing = sorted(set(split.train + split.dev) - set(articles))
+    titles = [*split.train, *split.dev]
+    missing = sorted(set(titles) - set(articles))
     if missing:
         raise UserError(f"the split names articles the QA file lacks: {', '.join(missing[:5])}")
-    train = observe_all(index, [q for t in split.train for q in articles[t]], top_k, "train")
-    for extra_index, questions in extra:
-        train += observe_all(extra_index, questions, top_k, "train (extra)")
-    dev = observe_all(index, [q for t in split.dev for q in articles[t]], top_k, "dev")
-    rows = np.concatenate([s.rows for s in train])
-    labels = np.concatenate([s.labels for s in train])
-    model = LogisticRegression(C=regularization, max_iter=5000).fit(rows, labels)
-    weights = ReaderWeights(
-        coef=tuple(float(c) for c in model.coef_[0]),
-        intercept=float(model.intercept_[0]),
-        threshold=0.0,
-    )
+    seen = observe_all(index, [q for t in titles for q in articles[t]], top_k, "articles")
+    extra_seen = [
+        item
+        for extra_index, questions in extra
+        for item in observe_all(extra_index, questions, top_k, "extra")
+    ]
+    chosen_folds = folds_of(split, folds)
+    held_out = cross_fitted(seen, extra_seen, chosen_folds, regularization)
+    weights = fit_scorer([*seen, *extra_seen], regularization)
     record: dict[str, Any] = {
         "fitted_on": {
-            "articles": split.train,
+            "articles": titles,
             "extra_questions": sum(len(questions) for _, questions in extra),
             "extra_unanswerable": sum(not q.answers for _, qs in extra for q in qs),
-            "sentences": len(labels),
+            "sentences": sum(len(s.labels) for s in [*seen, *extra_seen]),
         },
-        "threshold_from": {"articles": split.dev, "target_decline_answerable": target_decline},
+        "cross_fitted": {"folds": chosen_folds, "target_decline_answerable": target_decline},
         "top_k": top_k,
         "regularization": regularization,
     }
-    if judge is None:
-        weights = calibrated(dev, weights, target_decline)
-    else:
-        dev = judge_all(dev, weights, judge)
+    if judge is not None:
+        held_out = judge_all(held_out, weights, judge)
+    return chosen_weights(held_out, weights, target_decline, record)
+
+
+def chosen_weights(
+    held_out: Sequence[Seen], weights: ReaderWeights, target_decline: float, record: dict[str, Any]
+) -> ReaderWeights:
+    """``weights`` with the judge's weights and the threshold chosen on ``held_out``.
+
+    The judge's weights are chosen only when the held-out questions carry its verdicts; the
+    choices and the held-out figures they give are added to ``record``.
+    """
+    record = dict(record)
+    if any(item.verdict is not None for item in held_out):
         weights, tried = pick_weight(
-            dev,
+            held_out,
             weights,
             target_decline,
             "judge_weight",
@@ -268,15 +333,15 @@ def fit_reader(
             "answered_and_holds_gold_pct",
         )
         weights, lifted = pick_weight(
-            dev, weights, target_decline, "lift_weight", LIFT_WEIGHTS, "declines_withheld_pct"
+            held_out, weights, target_decline, "lift_weight", LIFT_WEIGHTS, "declines_withheld_pct"
         )
-        record["judge_weight_from"] = {
-            "articles": split.dev,
-            "answered_and_holds_gold_pct_by_weight": tried,
-        }
-        record["lift_weight_from"] = {
-            "articles": split.dev,
-            "declines_withheld_pct_by_weight": lifted,
-        }
-    record["dev"] = dev_figures(dev, weights)
+        record["answered_and_holds_gold_pct_by_judge_weight"] = tried
+        record["declines_withheld_pct_by_lift_weight"] = lifted
+    else:
+        weights = calibrated(held_out, weights, target_decline)
+    record["held_out"] = held_out_figures(held_out, weights)
+    record["held_out_by_fold"] = {
+        " / ".join(fold): held_out_figures([s for s in held_out if s.article in fold], weights)
+        for fold in record["cross_fitted"]["folds"]
+    }
     return replace(weights, record=record)

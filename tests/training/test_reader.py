@@ -18,7 +18,7 @@ from engine.loader import Specialist
 from specialist.errors import UserError
 from specialist.settings import PROJECT_ROOT
 from training.raft import load_xquad
-from training.reader import JUDGE_WEIGHTS, LIFT_WEIGHTS, Split, fit_reader, observe_all
+from training.reader import JUDGE_WEIGHTS, LIFT_WEIGHTS, Split, fit_reader, folds_of, observe_all
 
 CORPUS = PROJECT_ROOT / "corpora" / "xquad"
 QUESTIONS = PROJECT_ROOT / "corpora" / "training" / "raft_train.jsonl"
@@ -74,7 +74,15 @@ def test_unanswerable_questions_load_only_when_asked_for(files) -> None:
         load_xquad(files["squad2"])
 
 
-def test_fit_reader_uses_the_extra_questions_and_picks_judge_and_lift_weights_on_dev(
+def test_folds_hold_out_dev_first_then_the_train_articles_dealt_in_sorted_order() -> None:
+    split = Split(["d", "a", "c", "b", "e"], ["x", "y"], ["t"])
+    assert folds_of(split, 3) == [["x", "y"], ["a", "c", "e"], ["b", "d"]]
+    assert folds_of(split, 9)[0] == ["x", "y"] and len(folds_of(split, 9)) == 6
+    with pytest.raises(UserError, match="at least 2 folds"):
+        folds_of(split, 1)
+
+
+def test_fit_reader_uses_the_extra_questions_and_picks_judge_and_lift_weights_held_out(
     settings, base_model, files, tmp_path
 ) -> None:
     from retrieval.corpus_xquad import xquad_index
@@ -92,19 +100,29 @@ def test_fit_reader_uses_the_extra_questions_and_picks_judge_and_lift_weights_on
     judge = partial(question_log_probability, Specialist(model, tokenizer, "smollm2-135m", None))
     split = Split(TRAIN, DEV, [])
     weights = fit_reader(
-        index, load_xquad(files["xquad"]), split, 4, 0.1, extra=[(extra_index, extra)], judge=judge
+        index,
+        load_xquad(files["xquad"]),
+        split,
+        4,
+        0.1,
+        extra=[(extra_index, extra)],
+        judge=judge,
+        folds=3,
     )
     assert weights.judge_weight in JUDGE_WEIGHTS
     assert 0 < weights.threshold < 1
     assert weights.record["fitted_on"]["extra_unanswerable"] == 1
-    tried = weights.record["judge_weight_from"]["answered_and_holds_gold_pct_by_weight"]
+    assert weights.record["cross_fitted"]["folds"] == [DEV, ["Geology"], ["Oxygen"]]
+    tried = weights.record["answered_and_holds_gold_pct_by_judge_weight"]
     assert set(tried) == {str(w) for w in JUDGE_WEIGHTS}
     assert weights.lift_weight in LIFT_WEIGHTS
-    lifted = weights.record["lift_weight_from"]["declines_withheld_pct_by_weight"]
+    lifted = weights.record["declines_withheld_pct_by_lift_weight"]
     assert lifted[str(weights.lift_weight)] == max(lifted.values())
-    assert weights.record["dev"]["declines_withheld_pct"] == lifted[str(weights.lift_weight)]
-    dev = weights.record["dev"]
-    assert dev["questions"] > 0 and 0 <= dev["declines_answerable_pct"] <= 100
+    held_out = weights.record["held_out"]
+    assert held_out["declines_withheld_pct"] == lifted[str(weights.lift_weight)]
+    every_question = sum(len(load_xquad(files["xquad"])[t]) for t in TRAIN + DEV)
+    assert held_out["questions"] == every_question, "each article's questions held out once"
+    assert 0 <= held_out["declines_answerable_pct"] <= 100
     path = tmp_path / "reader.json"
     path.write_text(weights.to_json())
     assert ReaderWeights.load(path) == weights
