@@ -22,7 +22,14 @@ from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.extract import SHIPPED_WEIGHTS, Candidate, ReaderWeights, extract, sentence_vectors
+from engine.extract import (
+    SHIPPED_WEIGHTS,
+    Candidate,
+    ReaderWeights,
+    extract,
+    one_line,
+    sentence_vectors,
+)
 from engine.focus import focus
 from engine.generate import stream_tokens
 from engine.judge import question_log_probability
@@ -262,7 +269,8 @@ def sentence_answer(
     """``chosen`` (a sentence of one of ``hits``) as the answer, cited by its hit's number.
 
     Hits are numbered in rank order; the cited one shows the quoted sentence and what follows it,
-    the others their focused window.
+    the others their focused window. The quote's line breaks and runs of spaces become single
+    spaces: a sentence of a hard-wrapped document is one sentence, not lines.
     """
     passages = []
     for rank, hit in enumerate(hits):
@@ -270,7 +278,7 @@ def sentence_answer(
         if rank == chosen.rank:
             text = quoted_window(hit.text, chosen, passage_words)
         passages.append(Numbered(rank + 1, hit, text))
-    answer = f"{chosen.text} [{chosen.rank + 1}]"
+    answer = f"{one_line(chosen.text)} [{chosen.rank + 1}]"
     return Grounded(answer, passages, len(emit(answer, None)), [h.text for h in hits])
 
 

@@ -2,9 +2,9 @@
 
 "And when did it end?" retrieves nothing useful on its own: the topic it refers to is in earlier
 turns. Rather than have the 135M-parameter specialist rewrite the follow-up (a rewrite costs a
-generation per question and was not measured), the standalone question is built by rule: the follow-up keeps its own words (its question word decides
-what kind of answer the reader looks for) and gains the rarest terms of the earlier questions, the
-topic it leaves out. ``specialist eval followups`` measures this against the last message alone and
+generation per question and was not measured), the standalone question is built by rule: the
+follow-up keeps its own words (its question word decides what kind of answer the reader looks
+for) and gains the rarest terms of the earlier questions, the topic it leaves out. ``specialist eval followups`` measures this against the last message alone and
 against the whole history concatenated (README, "OpenAI-compatible API").
 
 The reader gets the standalone question for retrieval and reading; the generating reader's prompt

@@ -304,6 +304,11 @@ def confidence(
     return float(sigmoid(np.array(logit)))
 
 
+def one_line(text: str) -> str:
+    """``text`` with its line breaks and runs of spaces as single spaces."""
+    return " ".join(text.split())
+
+
 def extract(
     question: str,
     hits: Sequence[Hit],

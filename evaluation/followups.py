@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evaluation.cli import positive
 from specialist.errors import UserError
 from specialist.prompt import Turn
 from specialist.settings import PROJECT_ROOT, Settings
@@ -129,6 +130,8 @@ def evaluate_followups(
     settings: Settings, data: Path, corpus: Path, out: Path, top_k: int, max_new_tokens: int
 ) -> dict[str, Any]:
     """Each method on every conversation; ``report.json`` and ``answers.jsonl`` in ``out``."""
+    from tqdm import tqdm
+
     from engine.answering import AnswerPolicy, grounded_answer
     from engine.conversation import CONDENSERS, SERVED
     from engine.loader import load_specialist
@@ -138,9 +141,10 @@ def evaluate_followups(
 
     conversations = load_conversations(data)
     root = settings.home / "eval-indexes" / "followups"
-    build_index(settings, corpus, root=root, progress=False)
+    build_index(settings, corpus, root=root)
     index = open_index(settings, root=root)
-    assert index is not None, "build_index always leaves a current version"
+    if index is None:
+        raise UserError(f"{corpus}: no document to index for the follow-up evaluation")
     specialist = load_specialist(settings)
     policy = AnswerPolicy.from_settings(settings)
 
@@ -159,7 +163,7 @@ def evaluate_followups(
     for name, condense in CONDENSERS.items():
         scored = [
             row
-            for c in conversations
+            for c in tqdm(conversations, desc=name, unit="conversation")
             for row in play(c, condense, answer, index, top_k, max_new_tokens)
         ]
         answers += [{"method": name, **row} for row in scored]
@@ -205,9 +209,11 @@ def register_eval(kinds: argparse._SubParsersAction) -> None:
         "--corpus", type=Path, default=CORPUS, help=f"documents searched (default {CORPUS})"
     )
     parser.add_argument("--out", type=Path, help="report folder (default <home>/eval/followups)")
-    parser.add_argument("--top-k", type=int, default=4, help="passages per question (default 4)")
     parser.add_argument(
-        "--max-new-tokens", type=int, default=64, help="answer cap for the generating reader"
+        "--top-k", type=positive, default=4, help="passages per question (default 4)"
+    )
+    parser.add_argument(
+        "--max-new-tokens", type=positive, default=64, help="answer cap for the generating reader"
     )
     parser.set_defaults(handler=run)
 

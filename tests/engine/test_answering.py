@@ -9,6 +9,7 @@ from engine.answering import (
     covered,
     fit_passages,
     quoted_window,
+    sentence_answer,
 )
 from engine.extract import candidates
 from retrieval.search import Hit
@@ -65,4 +66,14 @@ def test_the_cited_passage_starts_with_the_quoted_sentence() -> None:
     assert quoted_window(text, chosen, 8) == "The quoted one is this. Then more text follows."
     assert quoted_window(text, chosen, 0) == (
         "The quoted one is this. Then more text follows. And more."
+    )
+
+
+def test_a_sentence_of_a_hard_wrapped_document_is_quoted_on_one_line() -> None:
+    text = "Barges carry coal, grain and containers\nbetween the port of   Rotterdam and Basel."
+    hits = [hit(text)]
+    grounded = sentence_answer("Which port?", hits, candidates(hits)[0], 50)
+    assert (
+        grounded.answer
+        == "Barges carry coal, grain and containers between the port of Rotterdam and Basel. [1]"
     )
