@@ -106,13 +106,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Train, register the adapter as current, and print where it went."""
+    """Train, register the adapter as current, and print where it went.
+
+    Under ``torchrun`` or ``accelerate launch`` every process runs this; the first one prints.
+    """
     from training.config import load_config
     from training.trainer import train
 
     settings = load_settings()
     config = load_config(args.config, max_steps=args.max_steps)
     result = train(settings, args.data, config, resume=args.resume)
+    if result is None:  # not the first process of a distributed run: it reports
+        return 0
     summary = result.metrics["train"]
     print(
         f"adapter {result.version} written to {result.path} and made current: "

@@ -42,7 +42,7 @@ TINY_CONFIG = {
     "max_steps": 6,
     "warmup_steps": 1,
     "eval_every": 3,
-    "checkpoint_every": 2,
+    "checkpoint_every": 3,
     "dev_fraction": 0.25,
     "dev_max": 2,
     "early_stopping_patience": 0,

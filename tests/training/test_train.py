@@ -40,7 +40,7 @@ def test_training_lowers_loss_and_writes_a_complete_adapter(trained) -> None:
     assert len(metrics["data"][0]["sha256"]) == 64
     assert metrics["hyperparameters"]["lora_r"] == 8
     assert AdapterRegistry(settings).current() == result.version
-    assert not list((settings.home / "training").glob("*/checkpoint.pt"))
+    assert not list((settings.home / "training").glob("*/checkpoint-*"))
 
 
 def test_adapter_loads_and_changes_the_model(trained, base_model) -> None:
@@ -116,7 +116,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(
     make_home, tiny_data, tiny_config, tmp_path
 ) -> None:
     settings = make_home()
-    config = replace(tiny_config, checkpoint_every=1, max_steps=5)
+    config = replace(tiny_config, eval_every=1, checkpoint_every=1, max_steps=5)
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps(config.to_dict()))
     env = {**os.environ, "SPECIALIST_HOME": str(settings.home), "SPECIALIST_THREADS": "1"}
@@ -126,7 +126,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(
     checkpoints = settings.home / "training"
     deadline = time.monotonic() + 240
     try:
-        while not list(checkpoints.glob("*/checkpoint.pt")):
+        while not list(checkpoints.glob("*/checkpoint-*/trainer_state.json")):
             assert process.poll() is None, "the run ended before its first checkpoint"
             assert time.monotonic() < deadline, "no checkpoint within 240 s"
             time.sleep(0.2)
