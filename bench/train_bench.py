@@ -164,7 +164,7 @@ def commands(mode: str, work: Path, legacy: Path, current: Path, data: Path) -> 
         variants[f"Trainer, accelerate launch {PROCESSES} processes"] = [
             str(bin_dir / "accelerate"),
             "launch",
-            "--cpu",
+            "--multi_gpu",  # accelerate's torchrun-based launcher; without CUDA it uses gloo
             f"--num_processes={PROCESSES}",
             "--num_machines=1",
             "--mixed_precision=no",
@@ -295,6 +295,7 @@ def report(mode: str, steps: int, rows: list[dict]) -> dict:
         "ddp_vs_1_process_within_tolerance": all(
             row["gap_vs_1_process"] <= DDP_TOLERANCE for row in rows[2:]
         ),
+        "ddp_runs_had_all_processes": all(row["processes"] == PROCESSES for row in rows[2:]),
     }
     for row in rows[1:]:
         print(

@@ -9,19 +9,21 @@ from training.batches import IGNORE
 
 
 class CompletionLoss:
-    """Summed cross-entropy of the completion tokens over the tokens it must be averaged over.
+    """Summed cross-entropy of the completion tokens, divided so that every token weighs the same.
 
-    Training: the trainer passes ``num_items_in_batch``, the completion tokens of the whole
-    optimizer step (all accumulated passes, all processes), so every token weighs the same however
-    the global batch is split; that is what makes one process and N processes take the same step.
+    Training: ``num_items_in_batch`` is the number of completion tokens of the whole optimizer
+    step (all accumulated passes, all processes), so the step is the same however the global
+    batch is split among processes; that is what makes one process and N processes equivalent.
 
-    Dev loss: the trainer evaluates one example per pass and averages the returned values over
-    the examples. Dividing each example's summed loss by the dev set's mean completion tokens per
-    example turns that average into the loss per completion token over the whole dev set.
+    Dev loss (the trainer evaluates under ``no_grad``, one example per pass): the trainer
+    multiplies each returned value by the process count and averages them over the dev examples.
+    Dividing each example's summed loss by (mean completion tokens per dev example x processes)
+    makes that average the loss per completion token over the whole dev set, for any process count
+    (the number the hand-written loop reported, so old and new dev losses compare).
     """
 
-    def __init__(self, dev_tokens_per_example: float) -> None:
-        self.dev_tokens_per_example = dev_tokens_per_example
+    def __init__(self, dev_tokens_per_example: float, processes: int) -> None:
+        self.dev_scale = dev_tokens_per_example * processes
 
     def __call__(
         self,
@@ -34,6 +36,6 @@ class CompletionLoss:
         targets = labels[:, 1:]
         targets = targets[targets != IGNORE]
         summed = torch.nn.functional.cross_entropy(outputs.logits.float(), targets, reduction="sum")
-        if num_items_in_batch is None:
-            return summed / self.dev_tokens_per_example
+        if not torch.is_grad_enabled():
+            return summed / self.dev_scale
         return summed / num_items_in_batch

@@ -266,7 +266,7 @@ def _train_locked(
         train_dataset=train_set,
         eval_dataset=dev_set,
         data_collator=Collator(tokenizer.pad_token_id),
-        compute_loss_func=CompletionLoss(completion_tokens(dev_set) / len(dev_set)),
+        compute_loss_func=CompletionLoss(completion_tokens(dev_set) / len(dev_set), processes),
         callbacks=callbacks,
     )
     # accelerate picks its own CPU thread count for DDP when OMP_NUM_THREADS is unset;

@@ -34,36 +34,32 @@ def test_collator_keeps_logits_only_where_a_completion_token_comes_next() -> Non
 def test_completion_loss_equals_cross_entropy_on_full_logits(base_model) -> None:
     model, tokenizer = base_model
     items = [encode(Example(**e), tokenizer, 160) for e in tiny_examples()[:3]]
-    batch = Collator(tokenizer.pad_token_id)(items)
+    collate = Collator(tokenizer.pad_token_id)
+    batch = collate(items)
     tokens = int((batch["labels"][:, 1:] != IGNORE).sum())
     with torch.no_grad():
         full = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-        reference = torch.nn.functional.cross_entropy(
-            full[:, :-1].reshape(-1, full.shape[-1]),
-            batch["labels"][:, 1:].reshape(-1),
-            ignore_index=IGNORE,
-        )
-        kept = model(
-            input_ids=batch["input_ids"],
-            attention_mask=batch["attention_mask"],
-            logits_to_keep=batch["logits_to_keep"],
-        )
-        loss = CompletionLoss(dev_tokens_per_example=1.0)(kept, batch["labels"], tokens)
-        assert kept.logits.shape == (tokens, full.shape[-1])
-        assert torch.allclose(loss, reference, atol=1e-5)
+    reference = torch.nn.functional.cross_entropy(
+        full[:, :-1].reshape(-1, full.shape[-1]),
+        batch["labels"][:, 1:].reshape(-1),
+        ignore_index=IGNORE,
+    )
+    labels = batch.pop("labels")
+    kept = model(**batch)
+    loss = CompletionLoss(dev_tokens_per_example=1.0, processes=1)(kept, labels, tokens)
+    assert kept.logits.shape == (tokens, full.shape[-1])
+    assert torch.allclose(loss, reference, atol=1e-5)
 
-        # dev loss: the trainer's mean over single-example passes is the mean per token
-        per_token = tokens / len(items)
-        dev = CompletionLoss(dev_tokens_per_example=per_token)
-        passes = []
+    # dev loss: the trainer multiplies each pass's value by the process count and averages
+    # over the single-example passes; that must give the mean per token over all of them
+    processes = 2
+    dev = CompletionLoss(dev_tokens_per_example=tokens / len(items), processes=processes)
+    passes = []
+    with torch.no_grad():
         for item in items:
-            one = Collator(tokenizer.pad_token_id)([item])
-            outputs = model(
-                input_ids=one["input_ids"],
-                attention_mask=one["attention_mask"],
-                logits_to_keep=one["logits_to_keep"],
-            )
-            passes.append(float(dev(outputs, one["labels"])))
+            one = collate([item])
+            one_labels = one.pop("labels")
+            passes.append(processes * float(dev(model(**one), one_labels, tokens)))
     assert sum(passes) / len(passes) == pytest.approx(float(reference), rel=1e-5)
 
 

@@ -21,6 +21,8 @@ from specialist.prompt import render, summary_request
 from training import trainer
 from training.config import TrainConfig
 
+from .conftest import TINY_CONFIG, tiny_examples
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,6 +43,29 @@ def test_training_lowers_loss_and_writes_a_complete_adapter(trained) -> None:
     assert metrics["hyperparameters"]["lora_r"] == 8
     assert AdapterRegistry(settings).current() == result.version
     assert not list((settings.home / "training").glob("*/checkpoint-*"))
+
+
+def test_dev_loss_is_per_completion_token_over_the_dev_set(trained, base_model) -> None:
+    from training.batches import Collator, encode_fitting
+    from training.data import Example
+
+    _, result = trained
+    model, tokenizer = base_model
+    config = TrainConfig(**TINY_CONFIG)
+    examples = [Example(**e) for e in tiny_examples()]
+    _, dev = trainer.split_dev(
+        encode_fitting(examples, tokenizer, config.max_seq_length)[0], config
+    )
+    batch = Collator(tokenizer.pad_token_id)(dev)
+    with torch.no_grad():
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    before = torch.nn.functional.cross_entropy(
+        logits[:, :-1].reshape(-1, logits.shape[-1]),
+        batch["labels"][:, 1:].reshape(-1),
+        ignore_index=-100,
+    )
+    # LoRA starts as a no-op, so the trainer's step-0 dev loss is the base model's
+    assert result.metrics["train"]["dev_loss_before"] == pytest.approx(float(before), rel=1e-4)
 
 
 def test_adapter_loads_and_changes_the_model(trained, base_model) -> None:
