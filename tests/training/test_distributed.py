@@ -124,3 +124,9 @@ def test_killed_ddp_run_resumes_while_the_previous_adapter_keeps_serving(
     assert len(metrics["train"]["resumed_from_steps"]) == 1
     assert 1 <= metrics["train"]["resumed_from_steps"][0] < 6
     assert [row["step"] for row in log if "loss" in row] == [1, 2, 3, 4, 5, 6]
+
+    # the resumed run replays the same examples in the same order as a run never killed
+    uninterrupted = trainer.train(make_home(), [tiny_data], TrainConfig(**config))
+    reference = [json.loads(line) for line in (uninterrupted.path / "train_log.jsonl").open()]
+    for (step, key, value), (_, _, expected) in zip(losses(log), losses(reference), strict=True):
+        assert value == pytest.approx(expected, abs=2e-4), (step, key)
