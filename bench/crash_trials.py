@@ -50,7 +50,7 @@ TRAIN_CONFIG = {
     "max_seq_length": 192,
     "max_steps": 6,
     "warmup_steps": 1,
-    "eval_every": 3,
+    "eval_every": 2,
     "checkpoint_every": 2,
     "dev_fraction": 0.2,
     "dev_max": 2,
@@ -155,7 +155,7 @@ def train_trials(trials: int, rng: random.Random, work: Path, env: dict[str, str
         finished = run_and_kill(train, env, rng.uniform(1.0, duration))
         sound, after = adapter_sound(settings)
         counts["corrupt"] += not sound
-        checkpoint = any((settings.home / "training").glob("*/checkpoint.pt"))
+        checkpoint = any((settings.home / "training").glob("*/checkpoint-*/trainer_state.json"))
         if not finished:
             counts["killed_mid_run"] += 1
             counts["previous_kept_serving"] += sound and after == before

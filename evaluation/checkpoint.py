@@ -5,7 +5,8 @@ summaries) the results are written atomically to ``checkpoint.json`` in the outp
 under a fingerprint of what shapes *that part's* numbers, and the file stays after the run. A
 resumed run reuses every part whose fingerprint is unchanged: after a crash or a kill, all finished
 parts; after a change that touches one row (a refitted reader changes the product row alone),
-only that row runs again.
+only that row runs again. Code is not in the fingerprint: after changing the code that
+shapes a part (the sentence splitter, the prompt), run without ``--resume``.
 """
 
 from __future__ import annotations
