@@ -52,8 +52,7 @@ def register_eval(kinds: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--withheld",
         type=positive,
-        default=100,
-        help="questions asked again with the answer withheld (default 100)",
+        help="questions asked again with the answer withheld (default: every question asked)",
     )
     parser.add_argument("--adapter", help="adapter version (default: the active one)")
     parser.add_argument("--seed", type=int, default=0, help="question order seed (default 0)")

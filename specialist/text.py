@@ -9,7 +9,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
+# A period after an initial ("William E. Simon", "U.S. Army") or one of these abbreviations ends no
+# sentence: a cut there quotes half a name as the answer and drops its other half from the passage.
+ABBREVIATIONS = (
+    "Mr", "Mrs", "Ms", "Dr", "St", "Jr", "Sr", "Prof", "Gen", "Col", "Lt", "Mt", "Ft", "Gov", "Sen",
+    "Rev", "Capt", "Sgt", "vs", "No", "Co", "Inc", "Ltd", "approx", "ca", "Vol", "Fig",
+)  # fmt: skip
+NOT_AFTER_ABBREVIATION = "".join(rf"(?<!\b{word}\.)" for word in ABBREVIATIONS)
+SENTENCE_END = re.compile(
+    rf"(?<=[.!?])(?<![\s.(][A-Z]\.){NOT_AFTER_ABBREVIATION}\s+(?=[A-Z0-9\"'(\[])"
+)
 
 
 def sentences(text: str) -> list[tuple[int, int]]:

@@ -7,6 +7,8 @@ from typing import Any
 
 from evaluation.checkpoint import Checkpoint
 from evaluation.qa import Answer
+from evaluation.run import Options, part_fingerprints
+from specialist.settings import load_settings
 
 ANSWER = Answer("Paris [1]", 3, 0.5, 0.4, True, 1.0, False, True)
 
@@ -45,3 +47,14 @@ def test_other_fingerprint_or_no_resume_starts_over(tmp_path: Path) -> None:
     assert not Checkpoint(tmp_path, shaped_by(3), resume=True).has("base")
     (tmp_path / "checkpoint.json").write_text('{"fingerprint": {"limit": 3}, "parts": {"base": 1}}')
     assert not Checkpoint(tmp_path, shaped_by(3), resume=True).has("base")
+
+
+def test_withheld_and_top_k_shape_only_the_rows_that_retrieve(tmp_path: Path) -> None:
+    settings = load_settings(home=tmp_path)
+    hashes = {"squad": {"sha256": "s"}}
+    before = part_fingerprints(settings, Options(withheld=100), hashes, "v1")
+    after = part_fingerprints(settings, Options(withheld=None, top_k=8), hashes, "v1")
+    for part in ("extractive", "base+rag", "specialist+rag", "product"):
+        assert before(part) != after(part), part
+    for part in ("base", "specialist", "summaries:base", "news:specialist"):
+        assert before(part) == after(part), part
