@@ -137,6 +137,18 @@ def serving(settings) -> Iterator[tuple[str, object]]:
 
 
 @pytest.fixture(scope="session")
+def make_home(tmp_path_factory: pytest.TempPathFactory, settings):
+    """``make_home()``: a fresh service home sharing the session's converted-model cache."""
+    return lambda: own_home(tmp_path_factory, settings)
+
+
+@pytest.fixture(scope="session")
+def pick_port():
+    """``pick_port()``: a port nobody listens on right now (test modules cannot import conftest)."""
+    return free_port
+
+
+@pytest.fixture(scope="session")
 def live(service_settings) -> Iterator[tuple[str, object]]:
     """(base URL, app) of the live service."""
     with serving(service_settings) as running:
