@@ -1,0 +1,52 @@
+"""``deploy/``: the compose file and the load balancer's config pass real validators.
+
+The compose file is checked against the Compose Specification's JSON schema (the copy
+``check-jsonschema`` ships), and the nginx config is parsed by nginx's own ``crossplane`` with
+every directive checked, inside the ``http`` block Docker's nginx image includes it from.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+
+
+def test_compose_file_follows_the_compose_specification() -> None:
+    checker = str(Path(sys.executable).with_name("check-jsonschema"))
+    result = subprocess.run(
+        [checker, "--builtin-schema", "vendor.compose-spec", str(DEPLOY / "compose.yaml")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_replicas_share_one_home_and_the_balancer_reaches_them() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    replica = compose["services"]["specialist"]
+    assert (DEPLOY / replica["build"]["context"] / replica["build"]["dockerfile"]).is_file()
+    assert replica["deploy"]["replicas"] >= 2
+    home = replica["environment"]["SPECIALIST_HOME"]
+    assert f"specialist-home:{home}" in replica["volumes"]
+    balancer = compose["services"]["balancer"]
+    mounted = balancer["volumes"][0].split(":")[0]
+    assert (DEPLOY / mounted).is_file()
+    assert "server specialist:8000;" in (DEPLOY / mounted).read_text()
+
+
+def test_nginx_config_parses_with_every_directive_known(tmp_path: Path) -> None:
+    import crossplane
+
+    main = tmp_path / "nginx.conf"
+    main.write_text(f"events {{}}\nhttp {{ include {DEPLOY / 'nginx.conf'}; }}\n")
+    parsed = crossplane.parse(str(main), strict=True)
+    assert parsed["status"] == "ok", parsed["errors"]
+    included = [conf for conf in parsed["config"] if conf["file"].endswith("deploy/nginx.conf")]
+    directives = {d["directive"] for d in included[0]["parsed"]}
+    assert directives == {"upstream", "server"}
