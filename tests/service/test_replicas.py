@@ -39,7 +39,11 @@ Tungsten has the highest melting point of all metals, 3,422 degrees Celsius, and
 
 
 class Replica:
-    """One ``specialist serve`` process on its own port."""
+    """One ``specialist serve`` process on its own port.
+
+    Its specialist writes the answers (``reader="generate"``), so an answer streams for long enough
+    to be killed halfway; the versions it follows are the same whichever reader answers.
+    """
 
     def __init__(self, home: Path, docs: Path, log: Path, port: int) -> None:
         self.url = f"http://127.0.0.1:{port}"
@@ -51,9 +55,9 @@ class Replica:
             "SPECIALIST_GENERATION_WORKERS": "1",
             "SPECIALIST_READER": "generate",
         }
-        port = self.url.rsplit(":", 1)[1]
+        serve = ["-m", "specialist", "serve", "--host", "127.0.0.1", "--port", str(port)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "specialist", "serve", "--host", "127.0.0.1", "--port", port],
+            [sys.executable, *serve],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
