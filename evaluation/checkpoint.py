@@ -6,7 +6,8 @@ under a fingerprint of what shapes *that part's* numbers, and the file stays aft
 resumed run reuses every part whose fingerprint is unchanged: after a crash or a kill, all finished
 parts; after a change that touches one row (a refitted reader changes the product row alone),
 only that row runs again. Code is not in the fingerprint: after changing the code that
-shapes a part (the sentence splitter, the prompt), run without ``--resume``.
+shapes a part (the sentence splitter, the prompt), run without ``--resume``, or drop the parts it
+shapes from ``checkpoint.json`` first.
 """
 
 from __future__ import annotations
