@@ -38,6 +38,20 @@ COPY --chown=app:app adapters ./adapters
 COPY --chown=app:app configs ./configs
 RUN pip install -e .
 
+# WITH_ENGINE=true adds llama.cpp's OpenAI-compatible server (the `engine` extra, compiled here;
+# the compilers are removed after, OpenMP kept): the image then also runs as deploy/compose.yaml's engine.
+ARG WITH_ENGINE=false
+# hadolint ignore=DL3008
+RUN if [ "$WITH_ENGINE" = "true" ]; then \
+        apt-get update \
+        && apt-get install -y --no-install-recommends build-essential cmake libgomp1 \
+        && CMAKE_ARGS="-DLLAVA_BUILD=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF" \
+           pip install -e ".[engine]" \
+        && apt-get purge -y build-essential cmake \
+        && apt-get autoremove -y \
+        && rm -rf /var/lib/apt/lists/*; \
+    fi
+
 USER 10001
 
 # Warm the model cache at build time so the first request does not pay the GGUF conversion.

@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint format bench clean adapter reader
+.PHONY: install engine run test lint format bench clean adapter reader
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; set PYTHON=/path/to/python3.11" >&2; exit 2; }
@@ -27,6 +27,18 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# The `engine` extra: llama.cpp's OpenAI-compatible server, compiled from source once (pip keeps
+# the wheel in its cache). Only the library is built; llama.cpp's own tools and examples are not.
+LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF \
+	-DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF
+
+$(VENV)/.engine: $(VENV)/.installed
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL="$$(nproc)" \
+		$(BIN)/pip install --quiet -e ".[dev,engine]"
+	touch $@
+
+engine: $(VENV)/.engine
+
 run: install
 	$(BIN)/specialist serve
 
@@ -38,7 +50,7 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint
+test: lint engine
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The shipped default adapter's recipe (adapters/default/README.md), then the reader refitted for it.

@@ -8,6 +8,10 @@ switches the adapter. Passes when: no 5xx other than deliberate 503s (with ``Ret
 request fails or is dropped, ``/health`` answers throughout, and the server's RSS stays bounded.
 
     .venv/bin/python bench/load_test.py            # writes bench/results/load_test.json
+
+With ``--engine openai`` the service generates on a real llama.cpp engine (llama-cpp-python's
+server, started beside it on the scratch home's adapters converted by ``specialist engine-config``),
+and the adapter switch goes through the engine; results go to ``load_test_openai.json``.
 """
 
 from __future__ import annotations
@@ -77,6 +81,15 @@ def write_lora(registry, settings, activate: bool) -> str:
     return pending.name
 
 
+def start_engine(settings, scratch: Path, port: int, threads: int) -> subprocess.Popen:
+    """llama.cpp's server on every adapter version of the scratch home, once it serves."""
+    from engine.cli import launch_llama_cpp, llama_cpp_config
+
+    config = scratch / "engine.json"
+    config.write_text(json.dumps(llama_cpp_config(settings, "127.0.0.1", port, threads, 2048)))
+    return launch_llama_cpp(config, scratch / "engine.log")
+
+
 class Client(threading.Thread):
     """Asks questions until the deadline, honouring Retry-After."""
 
@@ -130,8 +143,20 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--port", type=int, default=8766)
-    parser.add_argument("--out", type=Path, default=RESULTS / "load_test.json")
+    parser.add_argument("--out", type=Path, default=None, help="default: results/load_test*.json")
+    parser.add_argument(
+        "--engine",
+        choices=("local", "openai"),
+        default="local",
+        help="generate in the service (local) or on a llama.cpp engine beside it (openai)",
+    )
+    parser.add_argument("--engine-port", type=int, default=8767)
+    parser.add_argument(
+        "--engine-threads", type=int, default=1, help="threads of the llama.cpp engine"
+    )
     args = parser.parse_args()
+    suffix = "" if args.engine == "local" else f"_{args.engine}"
+    args.out = args.out or RESULTS / f"load_test{suffix}.json"
 
     base = load_settings()
     scratch = Path(tempfile.mkdtemp(prefix="specialist-load-"))
@@ -149,13 +174,18 @@ def main() -> None:
     }
     settings = load_settings(home=home, docs_dirs=[docs])
     old_adapter, new_adapter = prepare_adapters(settings)
+    engine = None
+    if args.engine == "openai":
+        engine = start_engine(settings, scratch, args.engine_port, args.engine_threads)
+        env["SPECIALIST_ENGINE"] = "openai"
+        env["SPECIALIST_ENGINE_URL"] = f"http://127.0.0.1:{args.engine_port}/v1"
     log = (scratch / "server.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "specialist.cli", "serve"], env=env, stdout=log, stderr=log
     )
     url = f"http://127.0.0.1:{args.port}"
     questions = json.loads(QUESTIONS.read_text())["questions"]
-    result: dict = {"clients": args.clients, "seconds": args.seconds}
+    result: dict = {"clients": args.clients, "seconds": args.seconds, "engine": args.engine}
     try:
         started = time.monotonic()
         while True:
@@ -262,12 +292,17 @@ def main() -> None:
             and final["index_version"] != index_before
             and result["rss_max_mb"] < result["rss_idle_mb"] + 2048
         )
+        if engine is not None:
+            result["engine_rss_end_mb"] = round(rss_mb(engine.pid), 1)
     finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        for process in (server, engine):
+            if process is None:
+                continue
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
         log.close()
     print(f"{'requests':<34}{result.get('requests')}")
     for key in (
@@ -282,6 +317,7 @@ def main() -> None:
         "rss_idle_mb",
         "rss_max_mb",
         "rss_end_mb",
+        "engine_rss_end_mb",
         "events",
         "versions_answered_with",
         "passed",

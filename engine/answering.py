@@ -31,7 +31,6 @@ from engine.extract import (
     sentence_vectors,
 )
 from engine.focus import focus
-from engine.generate import stream_tokens
 from engine.judge import question_log_probability
 from engine.schemas import AskResponse, Citation, Timings
 from engine.threads import fit_threads
@@ -345,9 +344,7 @@ def grounded_answer(
     prompt = build_prompt(specialist.tokenizer, question, passages, earlier)
     pieces: list[str] = []
     fit_threads()  # other answers may have started or finished during retrieval
-    for piece in stream_tokens(
-        specialist.model, specialist.tokenizer, prompt, max_new_tokens, stop
-    ):
+    for piece in specialist.stream(prompt, max_new_tokens, stop):
         pieces.append(piece)
         if on_token is not None:
             on_token(piece)

@@ -38,30 +38,28 @@ def stop_token_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -
     return ids
 
 
-class AnswerText:
-    """One answer's tokens so far, the stop rule applied to them, and the text not yet handed out."""
+class ParagraphText:
+    """An answer's text so far, cut by the stop rule, and the part not yet handed out.
 
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, stops: set[int]) -> None:
-        self._tokenizer = tokenizer
-        self._stops = stops
-        self._ids: list[int] = []
+    It sees text, not tokens, so local decoding (:class:`AnswerText`) and a remote engine's stream
+    (:mod:`engine.remote`) end an answer at the same place.
+    """
+
+    def __init__(self) -> None:
         self._text = ""
         self._handed_out = 0
         self.done = False
 
-    def add(self, token: int) -> str:
-        """Take the next generated token; return the text that became final with it (maybe "")."""
+    def update(self, text: str) -> str:
+        """Take the whole answer text so far; return the part that became final with it (maybe "")."""
         if self.done:
             return ""
-        if token in self._stops:
-            return self.finish()
-        self._ids.append(token)
-        self._text = self._tokenizer.decode(self._ids, skip_special_tokens=True)
-        end = self._text.find(PARAGRAPH_END, len(self._text) - len(self._text.lstrip()))
+        self._text = text
+        end = text.find(PARAGRAPH_END, len(text) - len(text.lstrip()))
         if end >= 0:
-            self._text = self._text[:end]
+            self._text = text[:end]
             return self.finish()
-        if self._text.endswith("\ufffd"):  # a character split across tokens: wait for the rest
+        if text.endswith("\ufffd"):  # a character split across tokens: wait for the rest
             return ""
         return self._hand_out()
 
@@ -76,6 +74,25 @@ class AnswerText:
         piece = self._text[self._handed_out :]
         self._handed_out = len(self._text)
         return piece
+
+
+class AnswerText(ParagraphText):
+    """One answer's tokens so far, decoded, with the stop rule (an end-of-sequence token too)."""
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, stops: set[int]) -> None:
+        super().__init__()
+        self._tokenizer = tokenizer
+        self._stops = stops
+        self._ids: list[int] = []
+
+    def add(self, token: int) -> str:
+        """Take the next generated token; return the text that became final with it (maybe "")."""
+        if self.done:
+            return ""
+        if token in self._stops:
+            return self.finish()
+        self._ids.append(token)
+        return self.update(self._tokenizer.decode(self._ids, skip_special_tokens=True))
 
 
 @torch.inference_mode()

@@ -10,10 +10,14 @@ CPUs with native bf16 support. Which adapters exist, and where, is the registry'
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from engine.generate import stream_tokens
+from engine.remote import RemoteModel, remote_engine
 from specialist.adapters import ADAPTER_WEIGHTS, AdapterRegistry, adapter_problem
 from specialist.errors import UserError
 from specialist.settings import Settings
@@ -24,12 +28,26 @@ if TYPE_CHECKING:
 
 @dataclass
 class Specialist:
-    """The model answers are generated with: the base model with one adapter applied (or none)."""
+    """The model answers are generated with: the base model with one adapter applied (or none).
 
-    model: PreTrainedModel
+    With a remote engine (``SPECIALIST_ENGINE=openai``) there are no local weights: ``model`` is
+    None and ``remote`` generates; the tokenizer is still local, to budget the prompt.
+    """
+
+    model: PreTrainedModel | None
     tokenizer: PreTrainedTokenizerBase
     base_model: str
     adapter_version: str | None
+    remote: RemoteModel | None = None
+
+    def stream(
+        self, prompt: str, max_new_tokens: int, stop: threading.Event | None = None
+    ) -> Iterator[str]:
+        """The greedy answer to ``prompt``, piece by piece, wherever the model runs."""
+        if self.remote is not None:
+            return self.remote.stream(prompt, max_new_tokens, stop)
+        assert self.model is not None, "a local specialist has weights"
+        return stream_tokens(self.model, self.tokenizer, prompt, max_new_tokens, stop)
 
 
 def load_specialist(
@@ -40,10 +58,11 @@ def load_specialist(
     With no adapter in the registry, or with ``adapter=False`` (the evaluations' baseline), it is
     the base model alone, with ``adapter_version=None``. ``merge=False`` keeps the LoRA layers
     apart instead of folding them into the base weights (the ask bench measures what merging saves).
+    With a remote engine only the tokenizer is loaded, and the engine is not contacted here.
     """
     import torch
 
-    from specialist.models import load_base_model
+    from specialist.models import load_base_model, load_tokenizer
 
     folder = None
     if adapter:
@@ -54,6 +73,11 @@ def load_specialist(
             folder = registry.path(version)
     else:
         version = None
+    if settings.engine == "openai":
+        assert settings.engine_url is not None, "settings require the URL with this engine"
+        engine = remote_engine(settings.engine_url, settings.engine_key, settings.engine_timeout)
+        remote = RemoteModel(engine, version, folder)
+        return Specialist(None, load_tokenizer(settings), settings.base_model, version, remote)
     load_dtype = "float32" if folder is not None else settings.serve_dtype
     model, tokenizer = load_base_model(settings.model_copy(update={"dtype": load_dtype}))
     if folder is not None:

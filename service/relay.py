@@ -19,6 +19,7 @@ from typing import Literal, TypeVar
 from fastapi import HTTPException, Request
 
 from engine.answering import Outcome
+from engine.remote import EngineRefusedError, EngineUnavailableError
 from service.metrics import Metrics
 from service.pool import GenerationPool, OverloadedError
 from specialist.errors import UserError
@@ -53,6 +54,16 @@ def record(metrics: Metrics, outcome: Outcome) -> None:
     metrics.observe_ask(timings.retrieve, timings.generate, timings.total)
 
 
+def as_http_error(exc: UserError) -> HTTPException:
+    """The HTTP answer to a pipeline error: 503 with ``Retry-After`` while the engine is away,
+    409 when it refuses an adapter, else 422 with the error's sentence."""
+    if isinstance(exc, EngineUnavailableError):
+        return HTTPException(503, str(exc), headers={"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, EngineRefusedError):
+        return HTTPException(409, str(exc))
+    return HTTPException(422, str(exc))
+
+
 def admit(pool: GenerationPool, job: Callable[[], T]) -> Future[T]:
     """Queue ``job`` or answer 503 with ``Retry-After`` at once."""
     try:
@@ -76,7 +87,7 @@ async def answer_unless_gone(
 ) -> Outcome | None:
     """The finished answer, or None when the client hung up first (the answer is then stopped).
 
-    A :class:`UserError` from the pipeline becomes 422 with its sentence.
+    A :class:`UserError` from the pipeline becomes an HTTP error (:func:`as_http_error`).
     """
     answer = asyncio.wrap_future(admit(pool, lambda: run(counted(metrics, None))))
     gone = asyncio.ensure_future(hung_up(request))
@@ -90,7 +101,7 @@ async def answer_unless_gone(
     try:
         outcome = answer.result()
     except UserError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise as_http_error(exc) from None
     record(metrics, outcome)
     return outcome
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from engine.fresh_thread import on_fresh_thread
 from engine.loader import Specialist, load_specialist
+from engine.remote import EngineUnavailableError
 from engine.snapshot import Engine
 from service.jobs import ReindexJobs
 from service.metrics import Metrics
@@ -111,6 +112,16 @@ class Runtime:
         """Why the service cannot become ready on its own (failed loading or first indexing)."""
         if self.startup_error:
             return self.startup_error
+        return self.engine_problem() or self._bootstrap_problem()
+
+    def engine_problem(self) -> str | None:
+        """Why a remote engine cannot generate now (None with the local engine or when it can)."""
+        specialist = self.serving.specialist
+        if specialist is None or specialist.remote is None:
+            return None
+        return specialist.remote.engine.available()
+
+    def _bootstrap_problem(self) -> str | None:
         job = self.jobs.get(self.bootstrap_job) if self.bootstrap_job else None
         if job is not None and job.state == "failed" and self.serving.index is None:
             return f"indexing {job.path} failed: {job.error}"
@@ -161,8 +172,16 @@ class Runtime:
         return specialist
 
     def _load_specialist(self, version: str | None) -> Specialist:
-        """Load an adapter while serving, on a thread that ends after (answers stay fast)."""
-        return on_fresh_thread(lambda: load_specialist(self.settings, version), name="adapter-load")
+        """Load an adapter while serving, on a thread that ends after (answers stay fast).
+
+        With a remote engine, the engine must serve the version before anyone switches to it.
+        """
+        specialist = on_fresh_thread(
+            lambda: load_specialist(self.settings, version), name="adapter-load"
+        )
+        if specialist.remote is not None:
+            specialist.remote.prepare()
+        return specialist
 
     def _set(self, **parts: object) -> None:
         """Replace the snapshot (one reference assignment) and update the gauges."""
@@ -207,6 +226,8 @@ class Runtime:
                 return
             try:
                 self._set(specialist=self._load_specialist(version))
+            except EngineUnavailableError as exc:
+                log.warning("adapter %s waits for the engine: %s", version, exc)
             except UserError as exc:
                 self._failed_adapter = version
                 log.error("not switching to adapter %s: %s", version, exc)

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "service.chat_cli",
     "training.cli",
     "retrieval.cli",
+    "engine.cli",
 )
 
 

@@ -225,9 +225,21 @@ def load_base_model(
         tokenizer = AutoTokenizer.from_pretrained(folder)
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype)
     model.eval()
+    return model, padded(tokenizer)
+
+
+def padded(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
+    """``tokenizer`` with a padding token (its end-of-sequence one when it has none)."""
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    return model, tokenizer
+    return tokenizer
+
+
+def load_tokenizer(settings: Settings, name: str | None = None) -> PreTrainedTokenizerBase:
+    """The base model's tokenizer alone (a remote engine generates; the prompt is counted here)."""
+    from transformers import AutoTokenizer
+
+    return padded(AutoTokenizer.from_pretrained(ensure_converted(settings, name)))
 
 
 def embedder_dir() -> Path:

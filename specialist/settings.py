@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from specialist.errors import UserError
@@ -169,6 +169,35 @@ class Settings(BaseSettings):
     watch: bool = Field(
         default=False, description="Reindex the first document root when its files change."
     )
+    engine: Literal["local", "openai"] = Field(
+        default="local",
+        description="Where answers are generated: 'local' runs the specialist in this process; "
+        "'openai' sends each prompt to an OpenAI-compatible engine at engine_url (vLLM, "
+        "llama.cpp's servers), which serves the adapter versions under their version names.",
+    )
+    engine_url: str | None = Field(
+        default=None,
+        validate_default=True,
+        description="Base URL of the OpenAI-compatible engine, e.g. http://engine:8080/v1 "
+        "(required with engine 'openai').",
+    )
+    engine_key: str | None = Field(
+        default=None, description="Bearer key the engine expects, if any."
+    )
+    engine_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="Seconds to wait for the engine to connect or send the next piece of text; "
+        "beyond it the request fails with 503 and Retry-After.",
+    )
+
+    @field_validator("engine_url")
+    @classmethod
+    def _engine_has_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("engine") == "openai" and not value:
+            raise ValueError("engine 'openai' needs the engine's URL, e.g. http://host:8080/v1")
+        return value.rstrip("/") if value else value
 
     @field_validator("base_model")
     @classmethod

@@ -50,3 +50,17 @@ def test_nginx_config_parses_with_every_directive_known(tmp_path: Path) -> None:
     included = [conf for conf in parsed["config"] if conf["file"].endswith("deploy/nginx.conf")]
     directives = {d["directive"] for d in included[0]["parsed"]}
     assert directives == {"upstream", "server"}
+
+
+def test_replicas_generate_on_the_engine_built_from_the_same_image() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    replica, engine = compose["services"]["specialist"], compose["services"]["engine"]
+    assert replica["environment"]["SPECIALIST_ENGINE"] == "openai"
+    assert replica["environment"]["SPECIALIST_ENGINE_URL"] == "http://engine:8080/v1"
+    assert replica["depends_on"]["engine"]["condition"] == "service_healthy"
+    assert engine["build"]["args"]["WITH_ENGINE"] == "true"
+    assert "ARG WITH_ENGINE=false" in (ROOT / "Dockerfile").read_text()
+    command = engine["command"][-1]
+    assert "specialist engine-config --out /data/engine.json" in command
+    assert "llama_cpp.server --config_file /data/engine.json" in command
+    assert engine["volumes"] == replica["volumes"]

@@ -190,8 +190,13 @@ def rag_scores(predictions: Sequence[str], items: Sequence[RagItem]) -> dict[str
 
 
 def load_model(settings: Settings, which: str, adapter: str | None) -> Specialist:
-    """The base model alone, or the specialist with ``adapter``, each as the service loads it."""
-    specialist = load_specialist(settings, adapter, adapter=which == "adapter")
+    """The base model alone, or the specialist with ``adapter``, each as the service loads it.
+
+    These scores are of the weights, so they are taken in-process even where the service would
+    generate on a remote engine (``eval all`` follows ``SPECIALIST_ENGINE`` instead).
+    """
+    in_process = settings.model_copy(update={"engine": "local"})
+    specialist = load_specialist(in_process, adapter, adapter=which == "adapter")
     if which == "adapter" and specialist.adapter_version is None:
         raise UserError("there is no adapter to evaluate; train one or pass --adapter VERSION")
     return specialist

@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException
 
 from service.deps import RuntimeDep, SettingsDep
 from service.paths import PathRefusedError, confine
+from service.relay import as_http_error
 from service.runtime import AdapterRefusedError, UnknownAdapterError
 from service.schemas import AdapterList, AdapterOut, ReindexJob, ReindexRequest
 from specialist.errors import UserError
@@ -72,5 +73,5 @@ def activate(version: str, settings: SettingsDep, runtime: RuntimeDep) -> Adapte
     except AdapterRefusedError as exc:
         raise HTTPException(409, str(exc)) from None
     except UserError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise as_http_error(exc) from None
     return adapters(settings, runtime)

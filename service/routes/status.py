@@ -27,15 +27,17 @@ def health() -> dict[str, str]:
 
 @router.get("/ready")
 def ready(runtime: RuntimeDep) -> JSONResponse:
-    """Readiness: the specialist and an index are loaded (503 until then, with the reason)."""
+    """Readiness: the specialist and an index are loaded, and a remote engine answers (else 503
+    with the reason)."""
     serving = runtime.serving
+    problem = runtime.problem()
     body = {
-        "ready": runtime.engine() is not None,
+        "ready": runtime.engine() is not None and problem is None,
         "specialist_loaded": serving.specialist is not None,
         "index_version": serving.index.version if serving.index is not None else None,
         "adapter_version": serving.specialist.adapter_version if serving.specialist else None,
         "indexing": runtime.jobs.busy(),
-        "error": runtime.problem(),
+        "error": problem,
     }
     return JSONResponse(body, status_code=200 if body["ready"] else 503)
 

@@ -160,12 +160,12 @@ def start_service(tmp_path_factory: pytest.TempPathFactory, settings, corpus: Pa
     """``start(**settings)``: a context manager running one more live service on the test corpus.
 
     Each gets a home of its own, so services with other settings (a key, another reader) never
-    share versions with the session's service.
+    share versions with the session's service (or the ``home`` passed, prepared beforehand).
     """
     from specialist.settings import load_settings
 
     def start(**overrides):
-        home = own_home(tmp_path_factory, settings)
+        home = overrides.pop("home", None) or own_home(tmp_path_factory, settings)
         return serving(
             load_settings(**{"docs_dirs": [corpus], "threads": 2, **overrides}, home=home)
         )

@@ -55,3 +55,11 @@ def test_follow_links_is_off_unless_set(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("SPECIALIST_FOLLOW_LINKS", "sometimes")
     with pytest.raises(UserError, match="SPECIALIST_FOLLOW_LINKS"):
         load_settings(home=tmp_path)
+
+
+def test_a_remote_engine_needs_its_url(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="SPECIALIST_ENGINE_URL: engine 'openai' needs"):
+        load_settings(home=tmp_path, engine="openai")
+    settings = load_settings(home=tmp_path, engine="openai", engine_url="http://engine:8080/v1/")
+    assert settings.engine_url == "http://engine:8080/v1"
+    assert load_settings(home=tmp_path).engine == "local"
