@@ -36,3 +36,24 @@ def test_shipped_adapter_exports_every_lora_pair(tmp_path: Path, settings) -> No
     exported = tensors["blk.0.attn_v.weight.lora_a"]
     assert np.array_equal(np.asarray(exported.data).reshape(value_a.shape), value_a)
     assert not list(tmp_path.glob(".*partial"))
+
+
+def test_engine_config_serves_every_adapter_version(
+    tmp_path: Path, settings, monkeypatch, capsys
+) -> None:
+    from specialist.adapters import AdapterRegistry
+    from specialist.cli import main
+
+    monkeypatch.setenv("SPECIALIST_HOME", str(settings.home))
+    out = tmp_path / "engine.json"
+    assert main(["engine-config", "--out", str(out), "--port", "8099", "--threads", "1"]) == 0
+    config = json.loads(out.read_text())
+    assert config["port"] == 8099
+    names = [model["model_alias"] for model in config["models"]]
+    rows = AdapterRegistry(settings).list()
+    versions = [row.version for row in rows if row.base_model == settings.base_model]
+    assert names == ["base", *versions]
+    for model in config["models"]:
+        assert Path(model["model"]).is_file() and model["logits_all"] is True
+        assert model["model_alias"] == "base" or Path(model["lora_path"]).is_file()
+    assert "python -m llama_cpp.server --config_file" in capsys.readouterr().out

@@ -156,17 +156,46 @@ def test_a_stopped_answer_stops_generating_on_the_engine(remote_live, engine) ->
         time.sleep(0.2)
 
 
-def test_adapter_switch_reaches_the_engine(remote_live, engine, engine_home) -> None:
+def test_an_adapter_the_engine_cannot_serve_is_refused(remote_live, engine_home, make_adapter):
+    """Trained after the engine started: 409 with what to do, and the pointer stays."""
+    url, _ = remote_live
+    home, _ = engine_home
+    settings = load_settings(home=home)
+    before = AdapterRegistry(settings).current()
+    unknown = make_adapter(settings, "smollm2-135m")
+    refused = httpx.post(f"{url}/adapters/{unknown}/activate", timeout=120)
+    assert refused.status_code == 409
+    assert "specialist engine-config" in refused.json()["detail"]
+    assert AdapterRegistry(settings).current() == before
+
+
+def test_adapter_switch_and_rollback_reach_the_engine(remote_live, engine, engine_home) -> None:
     url, _ = remote_live
     home, second = engine_home
+    registry = AdapterRegistry(load_settings(home=home))
+    first = registry.current()
+    gguf = load_settings(home=home).cache_dir / "gguf-lora"
+
+    def engine_loaded(version: str) -> int:
+        return engine.log.read_text().count(f"loading lora adapter from '{gguf / version}.gguf'")
+
+    loads_of_first = engine_loaded(first)
     switched = httpx.post(f"{url}/adapters/{second}/activate", timeout=120)
     assert switched.status_code == 200, switched.text
     assert switched.json()["serving"] == second
     reply = httpx.post(f"{url}/ask", json={"question": RHINE}, timeout=120)
     assert reply.status_code == 200 and reply.json()["adapter_version"] == second
-    lora = load_settings(home=home).cache_dir / "gguf-lora" / f"{second}.gguf"
-    assert f"loading lora adapter from '{lora}'" in engine.log.read_text()
-    assert AdapterRegistry(load_settings(home=home)).current() == second
+    assert engine_loaded(second) == 1
+    assert registry.current() == second
+
+    assert registry.rollback() == first  # `specialist adapters rollback`, outside the service
+    deadline = time.monotonic() + 10
+    while httpx.get(f"{url}/ready", timeout=30).json()["adapter_version"] != first:
+        assert time.monotonic() < deadline, "the service did not follow the rollback"
+        time.sleep(0.3)
+    reply = httpx.post(f"{url}/ask", json={"question": RHINE}, timeout=120)
+    assert reply.json()["adapter_version"] == first and "Swiss Alps" in reply.json()["answer"]
+    assert engine_loaded(first) == loads_of_first + 1
 
 
 def test_engine_down_is_a_503_and_recovers_without_a_restart(remote_live, engine) -> None:

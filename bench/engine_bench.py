@@ -1,0 +1,219 @@
+"""Prefill and decode speed of the two engines on the same RAG prompts, same adapter, same threads.
+
+Ours (baseline for this comparison): the in-process specialist as the service loads it
+(``engine.loader``: adapter merged, ``SPECIALIST_SERVE_DTYPE``), a KV-cache greedy loop. Other:
+llama.cpp through llama-cpp-python on the shipped SmolLM2 GGUF (Q4_1) with the same adapter
+exported to a GGUF LoRA (``engine.gguf_lora``), the engine ``SPECIALIST_ENGINE=openai`` serves
+from. Each prompt is the generating reader's real prompt for an XQuAD question over the shipped
+index. Both engines get the same token ids, the prompt is evaluated in one pass (prefill), then
+exactly ``--tokens`` greedy tokens are decoded one at a time (the stop rule is not applied, so both
+decode the same number). Also reported: how many answers (cut by the stop rule) are identical.
+
+    .venv/bin/python bench/engine_bench.py          # writes bench/results/engine_bench.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import torch
+
+from engine.answering import build_prompt, fit_passages
+from engine.generate import AnswerText, stop_token_ids
+from engine.gguf_lora import export_gguf_lora
+from engine.loader import Specialist, load_specialist
+from specialist.models import BASE_MODELS, ensure_converted
+from specialist.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent
+QUESTIONS = ROOT / "ask_questions.json"
+RESULTS = ROOT / "results"
+
+
+def prompts(settings: Settings, specialist: Specialist, count: int) -> list[str]:
+    """The generating reader's prompts for the first ``count`` bench questions."""
+    from retrieval.search import open_index
+    from specialist.models import load_embedder
+
+    index = open_index(settings, load_embedder(settings))
+    if index is None:
+        raise SystemExit("no index: run `specialist index corpora/xquad` first")
+    rows = json.loads(QUESTIONS.read_text())["questions"][:count]
+    texts = []
+    for row in rows:
+        hits = index.search(row["question"], k=4)
+        passages = fit_passages(
+            hits,
+            specialist.tokenizer,
+            settings.prompt_token_budget,
+            row["question"],
+            settings.passage_words,
+        )
+        texts.append(build_prompt(specialist.tokenizer, row["question"], passages))
+    return texts
+
+
+def answer_of(tokenizer, stops: set[int], ids: list[int]) -> str:
+    """The answer the stop rule cuts from ``ids``."""
+    answer = AnswerText(tokenizer, stops)
+    text = ""
+    for token in ids:
+        text += answer.add(token)
+        if answer.done:
+            break
+    return (text + answer.finish()).strip()
+
+
+@torch.inference_mode()
+def run_transformers(specialist: Specialist, ids: list[int], tokens: int) -> dict:
+    """Prefill seconds, decode seconds per token and the greedy ids of the in-process model."""
+    model = specialist.model
+    started = time.perf_counter()
+    out = model(input_ids=torch.tensor([ids]), use_cache=True, logits_to_keep=1)
+    prefill = time.perf_counter() - started
+    past, token = out.past_key_values, int(out.logits[0, -1].argmax())
+    produced = [token]
+    started = time.perf_counter()
+    for _ in range(tokens - 1):
+        out = model(input_ids=torch.tensor([[token]]), past_key_values=past, use_cache=True)
+        past, token = out.past_key_values, int(out.logits[0, -1].argmax())
+        produced.append(token)
+    decode = time.perf_counter() - started
+    return {"prefill_s": prefill, "decode_s_per_token": decode / (tokens - 1), "ids": produced}
+
+
+def last_logits_argmax(llm) -> int:
+    """The greedy next token after llama.cpp's last evaluated position."""
+    import llama_cpp
+    import numpy as np
+
+    logits = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
+    return int(np.argmax(np.ctypeslib.as_array(logits, shape=(llm.n_vocab(),))))
+
+
+def run_llama_cpp(llm, ids: list[int], tokens: int) -> dict:
+    """The same measurements with llama.cpp (greedy: the argmax of each step's logits)."""
+    llm.reset()
+    started = time.perf_counter()
+    llm.eval(ids)
+    prefill = time.perf_counter() - started
+    token = last_logits_argmax(llm)
+    produced = [token]
+    started = time.perf_counter()
+    for _ in range(tokens - 1):
+        llm.eval([token])
+        token = last_logits_argmax(llm)
+        produced.append(token)
+    decode = time.perf_counter() - started
+    return {"prefill_s": prefill, "decode_s_per_token": decode / (tokens - 1), "ids": produced}
+
+
+def summary(rows: list[dict], prompt_tokens: list[int]) -> dict:
+    """Medians over the prompts, and rates."""
+    prefill = [r["prefill_s"] for r in rows]
+    per_token = [r["decode_s_per_token"] for r in rows]
+    rates = [n / r["prefill_s"] for n, r in zip(prompt_tokens, rows, strict=True)]
+    return {
+        "prefill_s_p50": round(statistics.median(prefill), 3),
+        "prefill_tokens_per_s_p50": round(statistics.median(rates), 1),
+        "decode_tokens_per_s_p50": round(1 / statistics.median(per_token), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=int, default=20)
+    parser.add_argument("--tokens", type=int, default=64, help="decoded per prompt, both engines")
+    parser.add_argument("--threads", type=int, default=None, help="default: SPECIALIST_THREADS")
+    parser.add_argument("--out", type=Path, default=RESULTS / "engine_bench.json")
+    args = parser.parse_args()
+
+    import llama_cpp
+
+    settings = load_settings(engine="local")
+    threads = args.threads or settings.threads
+    torch.set_num_threads(threads)
+    specialist = load_specialist(settings)
+    torch.set_num_threads(threads)
+    from specialist.adapters import AdapterRegistry
+
+    folder = AdapterRegistry(settings).path(specialist.adapter_version)
+    lora = export_gguf_lora(
+        folder,
+        ensure_converted(settings) / "config.json",
+        settings.cache_dir / "gguf-lora" / f"{specialist.adapter_version}.gguf",
+    )
+    llm = llama_cpp.Llama(
+        str(BASE_MODELS[settings.base_model].locate_gguf(settings.cache_dir)),
+        lora_path=str(lora),
+        n_ctx=2048,
+        n_batch=1024,
+        n_threads=threads,
+        n_threads_batch=threads,
+        logits_all=False,
+        verbose=False,
+    )
+    texts = prompts(settings, specialist, args.questions)
+    stops = stop_token_ids(specialist.model, specialist.tokenizer)
+    ours, theirs, lengths, same = [], [], [], 0
+    for text in texts:
+        ids = specialist.tokenizer(text, add_special_tokens=False).input_ids
+        lengths.append(len(ids))
+        a = run_transformers(specialist, ids, args.tokens)
+        b = run_llama_cpp(llm, ids, args.tokens)
+        ours.append(a)
+        theirs.append(b)
+        same += answer_of(specialist.tokenizer, stops, a["ids"]) == answer_of(
+            specialist.tokenizer, stops, b["ids"]
+        )
+    result = {
+        "machine": {"cpu": platform.processor() or platform.machine(), "threads": threads},
+        "prompts": len(texts),
+        "prompt_tokens_p50": statistics.median(lengths),
+        "decoded_tokens": args.tokens,
+        "adapter": specialist.adapter_version,
+        "transformers": {"dtype": settings.serve_dtype, **summary(ours, lengths)},
+        "llama_cpp": {"weights": "GGUF Q4_1 + GGUF LoRA", **summary(theirs, lengths)},
+        "identical_answers": same,
+    }
+    t, c = result["transformers"], result["llama_cpp"]
+    result["decode_ratio_ours_to_llama_cpp"] = round(
+        t["decode_tokens_per_s_p50"] / c["decode_tokens_per_s_p50"], 2
+    )
+    result["prefill_ratio_ours_to_llama_cpp"] = round(
+        t["prefill_tokens_per_s_p50"] / c["prefill_tokens_per_s_p50"], 2
+    )
+    print(
+        f"{len(texts)} RAG prompts (median {result['prompt_tokens_p50']} tokens), "
+        f"{args.tokens} greedy tokens each, {threads} threads, adapter {specialist.adapter_version}"
+    )
+    print(f"{'engine':<34}{'prefill tok/s':>14}{'prefill s':>11}{'decode tok/s':>14}")
+    for name, row in (
+        (f"transformers ({settings.serve_dtype}), ours", t),
+        ("llama.cpp (Q4_1 GGUF + LoRA)", c),
+    ):
+        print(
+            f"{name:<34}{row['prefill_tokens_per_s_p50']:>14}{row['prefill_s_p50']:>11}"
+            f"{row['decode_tokens_per_s_p50']:>14}"
+        )
+    print(
+        f"decode: ours / llama.cpp = {result['decode_ratio_ours_to_llama_cpp']}x; "
+        f"prefill: {result['prefill_ratio_ours_to_llama_cpp']}x; "
+        f"identical answers: {same} of {len(texts)}"
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
