@@ -185,7 +185,12 @@ def main() -> None:
     )
     url = f"http://127.0.0.1:{args.port}"
     questions = json.loads(QUESTIONS.read_text())["questions"]
-    result: dict = {"clients": args.clients, "seconds": args.seconds, "engine": args.engine}
+    result: dict = {
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "engine": args.engine,
+        "reader": settings.reader,
+    }
     try:
         started = time.monotonic()
         while True:
