@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from engine.extract import ReaderWeights
+
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 
@@ -64,3 +66,11 @@ def test_replicas_generate_on_the_engine_built_from_the_same_image() -> None:
     assert "specialist engine-config --out /data/engine.json" in command
     assert "llama_cpp.server --config_file /data/engine.json" in command
     assert engine["volumes"] == replica["volumes"]
+
+
+def test_replicas_read_with_shipped_judge_free_weights() -> None:
+    replica = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["specialist"]
+    weights = replica["environment"]["SPECIALIST_READER_WEIGHTS"]
+    assert weights.startswith("/app/")  # the Dockerfile's WORKDIR holds the checkout
+    shipped = ReaderWeights.load(ROOT / weights.removeprefix("/app/"))
+    assert not shipped.uses_judge
