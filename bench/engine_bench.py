@@ -29,9 +29,8 @@ import torch
 
 from engine.answering import build_prompt, fit_passages
 from engine.generate import AnswerText, stop_token_ids
-from engine.gguf_lora import export_gguf_lora
+from engine.gguf_lora import base_gguf, export_version
 from engine.loader import Specialist, load_specialist
-from specialist.models import BASE_MODELS, ensure_converted
 from specialist.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent
@@ -139,22 +138,15 @@ def main() -> None:
 
     import llama_cpp
 
-    settings = load_settings(engine="local")
-    threads = args.threads or settings.threads
-    torch.set_num_threads(threads)
-    specialist = load_specialist(settings)
-    torch.set_num_threads(threads)
-    from specialist.adapters import AdapterRegistry
-
-    folder = AdapterRegistry(settings).path(specialist.adapter_version)
-    lora = export_gguf_lora(
-        folder,
-        ensure_converted(settings) / "config.json",
-        settings.cache_dir / "gguf-lora" / f"{specialist.adapter_version}.gguf",
-    )
+    overrides = {"threads": args.threads} if args.threads else {}
+    settings = load_settings(engine="local", **overrides)
+    threads = settings.threads
+    specialist = load_specialist(settings)  # sets torch's threads
+    if specialist.adapter_version is None:
+        raise SystemExit("no adapter to compare: the registry is empty")
     llm = llama_cpp.Llama(
-        str(BASE_MODELS[settings.base_model].locate_gguf(settings.cache_dir)),
-        lora_path=str(lora),
+        str(base_gguf(settings)),
+        lora_path=str(export_version(settings, specialist.adapter_version)),
         n_ctx=2048,
         n_batch=1024,
         n_threads=threads,

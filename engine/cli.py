@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.gguf_lora import export_gguf_lora
+from engine.gguf_lora import base_gguf, export_version
 from engine.remote import BASE_NAME, RemoteEngine
 from specialist.settings import Settings, load_settings
 
@@ -50,12 +50,9 @@ def llama_cpp_config(
 ) -> dict[str, Any]:
     """The server configuration, converting adapters to GGUF under ``<home>/cache/gguf-lora``."""
     from specialist.adapters import AdapterRegistry
-    from specialist.models import BASE_MODELS, ensure_converted
 
-    base_gguf = BASE_MODELS[settings.base_model].locate_gguf(settings.cache_dir)
-    base_config = ensure_converted(settings) / "config.json"
     common = {
-        "model": str(base_gguf),
+        "model": str(base_gguf(settings)),
         "n_ctx": context,
         "n_threads": threads,
         "n_threads_batch": threads,
@@ -68,11 +65,7 @@ def llama_cpp_config(
     for row in registry.list():
         if row.base_model != settings.base_model:
             continue
-        lora = export_gguf_lora(
-            registry.path(row.version),
-            base_config,
-            settings.cache_dir / "gguf-lora" / f"{row.version}.gguf",
-        )
+        lora = export_version(settings, row.version)
         models.append({**common, "model_alias": row.version, "lora_path": str(lora)})
     return {"host": host, "port": port, "models": models}
 

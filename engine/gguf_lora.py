@@ -27,6 +27,7 @@ import numpy as np
 
 from specialist.adapters import ADAPTER_WEIGHTS
 from specialist.errors import UserError
+from specialist.settings import Settings
 
 ARCHITECTURE = "llama"
 """Both base models' GGUF architecture families that this exporter knows the layout of."""
@@ -68,6 +69,25 @@ def gguf_tensors(
             value = rope_permute(value, kv_heads)
         tensors[f"{target}.lora_{part.lower()}"] = np.ascontiguousarray(value, dtype=np.float32)
     return tensors
+
+
+def export_version(settings: Settings, version: str) -> Path:
+    """Adapter ``version`` of the registry as ``<home>/cache/gguf-lora/<version>.gguf``."""
+    from specialist.adapters import AdapterRegistry
+    from specialist.models import ensure_converted
+
+    return export_gguf_lora(
+        AdapterRegistry(settings).path(version),
+        ensure_converted(settings) / "config.json",
+        settings.cache_dir / "gguf-lora" / f"{version}.gguf",
+    )
+
+
+def base_gguf(settings: Settings) -> Path:
+    """The GGUF file of the configured base model, which the exported adapters apply to."""
+    from specialist.models import BASE_MODELS
+
+    return BASE_MODELS[settings.base_model].locate_gguf(settings.cache_dir)
 
 
 def export_gguf_lora(adapter: Path, base_config: Path, target: Path) -> Path:

@@ -11,12 +11,12 @@ CPUs with native bf16 support. Which adapters exist, and where, is the registry'
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.generate import stream_tokens
+from engine.generate import generate_batch, stream_tokens
 from engine.remote import RemoteModel, remote_engine
 from specialist.adapters import ADAPTER_WEIGHTS, AdapterRegistry, adapter_problem
 from specialist.errors import UserError
@@ -48,6 +48,13 @@ class Specialist:
             return self.remote.stream(prompt, max_new_tokens, stop)
         assert self.model is not None, "a local specialist has weights"
         return stream_tokens(self.model, self.tokenizer, prompt, max_new_tokens, stop)
+
+    def generate_batch(self, prompts: Sequence[str], max_new_tokens: int) -> list[str]:
+        """The whole greedy answer to each prompt: batched in-process, one by one on an engine."""
+        if self.remote is not None:
+            return ["".join(self.stream(prompt, max_new_tokens)).strip() for prompt in prompts]
+        assert self.model is not None, "a local specialist has weights"
+        return generate_batch(self.model, self.tokenizer, prompts, max_new_tokens)
 
 
 def load_specialist(

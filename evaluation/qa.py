@@ -27,7 +27,6 @@ from engine.answering import (
     sentence_answer,
 )
 from engine.extract import best_matching_sentence
-from engine.generate import stream_tokens
 from engine.loader import Specialist
 from retrieval.search import Hit, HybridIndex
 from specialist.prompt import NO_ANSWER, closed_book_request, render
@@ -174,7 +173,7 @@ def closed_book(specialist: Specialist, max_new_tokens: int) -> Read:
     def read(question: Question, _hits: Sequence[Hit], _retrieve_seconds: float) -> Answer:
         prompt = render(specialist.tokenizer, closed_book_request(question.question))
         begin = time.perf_counter()
-        pieces = list(stream_tokens(specialist.model, specialist.tokenizer, prompt, max_new_tokens))
+        pieces = list(specialist.stream(prompt, max_new_tokens))
         seconds = time.perf_counter() - begin
         return score_answer("".join(pieces).strip(), question, None, len(pieces), seconds, seconds)
 

@@ -47,9 +47,7 @@ def score_summaries(
     """ROUGE-1/2/L (best of the references, x100), mean words and throughput of one model."""
     prompts = [render(specialist.tokenizer, summary_request(item.document)) for item in items]
     begin = time.perf_counter()
-    predictions = generate_all(
-        specialist.model, specialist.tokenizer, prompts, max_new_tokens, batch_size, desc
-    )
+    predictions = generate_all(specialist, prompts, max_new_tokens, batch_size, desc)
     seconds = time.perf_counter() - begin
     scores = rouge_scores(predictions, [item.references for item in items])
     scores["mean_words"] = round(sum(len(p.split()) for p in predictions) / len(items), 1)

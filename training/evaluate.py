@@ -105,17 +105,15 @@ def load_rag_items(path: Path, limit: int | None = None) -> list[RagItem]:
 
 
 def generate_all(
-    model: Any, tokenizer: Any, prompts: list[str], max_new_tokens: int, batch_size: int, desc: str
+    specialist: Specialist, prompts: list[str], max_new_tokens: int, batch_size: int, desc: str
 ) -> list[str]:
     """Greedy answers for every prompt, batched by similar length to limit padding."""
-    from engine.generate import generate_batch
-
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     answers: list[str] = [""] * len(prompts)
     with tqdm(total=len(prompts), desc=desc, unit="prompt") as progress:
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
-            outputs = generate_batch(model, tokenizer, [prompts[i] for i in chunk], max_new_tokens)
+            outputs = specialist.generate_batch([prompts[i] for i in chunk], max_new_tokens)
             for index, output in zip(chunk, outputs, strict=True):
                 answers[index] = output
             progress.update(len(chunk))
@@ -190,13 +188,8 @@ def rag_scores(predictions: Sequence[str], items: Sequence[RagItem]) -> dict[str
 
 
 def load_model(settings: Settings, which: str, adapter: str | None) -> Specialist:
-    """The base model alone, or the specialist with ``adapter``, each as the service loads it.
-
-    These scores are of the weights, so they are taken in-process even where the service would
-    generate on a remote engine (``eval all`` follows ``SPECIALIST_ENGINE`` instead).
-    """
-    in_process = settings.model_copy(update={"engine": "local"})
-    specialist = load_specialist(in_process, adapter, adapter=which == "adapter")
+    """The base model alone, or the specialist with ``adapter``, each as the service loads it."""
+    specialist = load_specialist(settings, adapter, adapter=which == "adapter")
     if which == "adapter" and specialist.adapter_version is None:
         raise UserError("there is no adapter to evaluate; train one or pass --adapter VERSION")
     return specialist
@@ -220,8 +213,7 @@ def run_models(
         tokenizer = specialist.tokenizer
         started = time.perf_counter()
         predictions = generate_all(
-            specialist.model,
-            tokenizer,
+            specialist,
             prompts_for(tokenizer),
             max_new_tokens,
             batch_size,

@@ -23,12 +23,17 @@ from engine.loader import load_specialist
 from engine.snapshot import Engine
 from service.cli import parse_sse
 from specialist.adapters import AdapterRegistry
+from specialist.prompt import render, summary_request
 from specialist.settings import load_settings
 
 pytest.importorskip("llama_cpp.server", reason="the engine extra is not installed (make test does)")
 pytestmark = pytest.mark.slow
 
 RHINE = "Where does the Rhine rise?"
+DIALOGUE = (
+    "#Person1#: Can we move the team meeting to Thursday? #Person2#: Thursday morning is full, "
+    "but 3 pm works. #Person1#: 3 pm on Thursday then; I will tell the others."
+)
 
 
 class LlamaCppEngine:
@@ -124,6 +129,17 @@ def test_extractive_reader_judges_on_the_engine(remote_live, engine_home) -> Non
         asked = Question(question, 4, 64)
         by_engine = answer_question(Engine(index, remote), asked, policy).response.answer
         assert by_engine == answer_question(Engine(index, local), asked, policy).response.answer
+
+
+def test_evaluations_generate_on_the_engine(remote_live, engine_home) -> None:
+    """``eval summarize`` / ``eval all`` batch their prompts through the same switch as /ask."""
+    _, app = remote_live
+    home, _ = engine_home
+    remote = app.state.runtime.serving.specialist
+    local = load_specialist(load_settings(home=home, threads=1))
+    prompt = render(local.tokenizer, summary_request(DIALOGUE))
+    by_engine = remote.generate_batch([prompt], 48)
+    assert by_engine[0] and by_engine == local.generate_batch([prompt], 48)
 
 
 def test_streaming_through_the_engine(remote_live) -> None:
