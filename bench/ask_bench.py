@@ -1,15 +1,18 @@
 """Latency of /ask against a naive baseline, on the shipped XQuAD corpus.
 
 Ours: the real service (``specialist serve`` in its own process, as users run it; answers streamed
-over loopback HTTP) with the current adapter merged, bf16 weights, the prompt token budget, the
-KV-cache streaming loop and a bounded generation pool that splits torch threads among the answers
-running. Baseline: the same model (adapter unmerged, float32) and the same prompt template over the
+over loopback HTTP) with the current adapter merged, the prompt token budget and the engine and
+reader of the environment: ``SPECIALIST_ENGINE=llama-cpp`` (continuous batching on llama.cpp) or
+``local`` (transformers in ``SPECIALIST_SERVE_DTYPE``, a bounded pool splitting torch threads
+among the answers running); ``SPECIALIST_READER=generate`` to time generated answers. The
+service's peak RSS is recorded after each concurrency. Baseline: the same model (adapter unmerged, float32) and the same prompt template over the
 same top-k passages (no budget), through a plain ``transformers.pipeline("text-generation")`` with
 torch's default threads; it cannot stream, so its time to first token is its total time. Both
 run 50 XQuAD questions at concurrency 1 and 4. An ablation on a few questions then switches our
 optimizations on one at a time.
 
     .venv/bin/python bench/ask_bench.py            # full run, writes bench/results/ask_bench.json
+    SPECIALIST_ENGINE=llama-cpp SPECIALIST_READER=generate .venv/bin/python bench/ask_bench.py
     .venv/bin/python bench/ask_bench.py --questions 8 --concurrency 1   # quick look
 """
 
@@ -104,6 +107,14 @@ def start_service(port: int) -> tuple[str, subprocess.Popen]:
     raise SystemExit("the service did not become ready (its log is above)")
 
 
+def peak_rss_mb(pid: int) -> float:
+    """The process's largest resident set so far (``VmHWM``), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def ask_http(url: str, top_k: int, max_new_tokens: int):
     """One streamed /ask, timed from the client side."""
 
@@ -152,7 +163,7 @@ def naive_pipeline(settings: Settings):
 
     from engine.loader import load_specialist
 
-    fp32 = settings.model_copy(update={"serve_dtype": "float32"})
+    fp32 = settings.model_copy(update={"serve_dtype": "float32", "engine": "local"})
     specialist = load_specialist(fp32, merge=False)
     generator = pipeline("text-generation", model=specialist.model, tokenizer=specialist.tokenizer)
     return generator, specialist
@@ -231,6 +242,7 @@ def ablation(settings: Settings, index, questions: list[dict], top_k: int, max_n
     def focused(tokenizer, question):
         return budgeted(tokenizer, question, settings.passage_words)
 
+    settings = settings.model_copy(update={"engine": "local"})  # the steps are transformers'
     fp32 = settings.model_copy(update={"serve_dtype": "float32"})
     threads = threads_per_answer(settings, 1)
     steps = {}
@@ -303,6 +315,11 @@ def main() -> None:
                 f"c{c}": threads_per_answer(settings, c) for c in args.concurrency
             },
             "serve_dtype": settings.serve_dtype,
+            "engine": settings.engine,
+            "engine_weights": settings.engine_weights,
+            "engine_slots": settings.engine_slots,
+            "prefill_chunk": settings.prefill_chunk,
+            "reader": settings.reader,
             "prompt_token_budget": settings.prompt_token_budget,
             "generation_workers": settings.generation_workers,
             "top_k": args.top_k,
@@ -321,6 +338,7 @@ def main() -> None:
         for c in args.concurrency:
             rows, wall = run_concurrent(ask, questions, c)
             results["ours"][f"c{c}"] = summarize(rows, wall)
+            results["ours"][f"c{c}"]["service_peak_rss_mb"] = round(peak_rss_mb(service.pid))
             results["rows"][f"ours_c{c}"] = rows
             print(f"ours c={c}: {results['ours'][f'c{c}']}", flush=True)
     finally:

@@ -1,13 +1,18 @@
-"""Prefill and decode speed of the two engines on the same RAG prompts, same adapter, same threads.
+"""Prefill and decode speed of the engines on the same RAG prompts, same adapter, same threads.
 
-Ours (baseline for this comparison): the in-process specialist as the service loads it
-(``engine.loader``: adapter merged, ``SPECIALIST_SERVE_DTYPE``), a KV-cache greedy loop. Other:
-llama.cpp through llama-cpp-python on the shipped SmolLM2 GGUF (Q4_1) with the same adapter
-exported to a GGUF LoRA (``engine.gguf_lora``), the engine ``SPECIALIST_ENGINE=openai`` serves
-from. Each prompt is the generating reader's real prompt for an XQuAD question over the shipped
-index. Both engines get the same token ids, the prompt is evaluated in one pass (prefill), then
-exactly ``--tokens`` greedy tokens are decoded one at a time (the stop rule is not applied, so both
-decode the same number). Also reported: how many answers (cut by the stop rule) are identical.
+- transformers: the in-process specialist of ``SPECIALIST_ENGINE=local`` (adapter merged,
+  ``SPECIALIST_SERVE_DTYPE``), a KV-cache greedy loop;
+- ours, llama-cpp: the in-process batched engine of ``SPECIALIST_ENGINE=llama-cpp``
+  (:mod:`engine.batched`, the adapter folded into a ``SPECIALIST_ENGINE_WEIGHTS`` GGUF), one
+  request at a time, prefill fed in ``SPECIALIST_PREFILL_CHUNK`` token steps;
+- baseline, llama.cpp: llama-cpp-python's own ``Llama`` on the shipped SmolLM2 GGUF (Q4_1) with
+  the same adapter exported to a GGUF LoRA (``engine.gguf_lora``), the engine
+  ``SPECIALIST_ENGINE=openai`` serves from; prompt evaluated in one pass.
+
+Each prompt is the generating reader's real prompt for an XQuAD question over the shipped index.
+Every engine gets the same token ids, then exactly ``--tokens`` greedy tokens are decoded one at a
+time (the stop rule is not applied, so all decode the same number). Also reported: how many
+answers (cut by the stop rule) are identical to transformers'.
 
     .venv/bin/python bench/engine_bench.py          # writes bench/results/engine_bench.json
 """
@@ -116,6 +121,18 @@ def run_llama_cpp(llm, ids: list[int], tokens: int) -> dict:
     return {"prefill_s": prefill, "decode_s_per_token": decode / (tokens - 1), "ids": produced}
 
 
+def run_batched(engine, ids: list[int], tokens: int) -> dict:
+    """The same measurements through our batched engine: first token, then the rest."""
+    started = time.perf_counter()
+    stream = engine.generate(ids, tokens, ignore_end=True)
+    produced = [next(stream)]
+    prefill = time.perf_counter() - started
+    started = time.perf_counter()
+    produced.extend(stream)
+    decode = time.perf_counter() - started
+    return {"prefill_s": prefill, "decode_s_per_token": decode / (tokens - 1), "ids": produced}
+
+
 def summary(rows: list[dict], prompt_tokens: list[int]) -> dict:
     """Medians over the prompts, and rates."""
     prefill = [r["prefill_s"] for r in rows]
@@ -154,54 +171,59 @@ def main() -> None:
         logits_all=False,
         verbose=False,
     )
+    batched = load_specialist(settings.model_copy(update={"engine": "llama-cpp"})).batched
+    assert batched is not None
     texts = prompts(settings, specialist, args.questions)
     stops = stop_token_ids(specialist.model, specialist.tokenizer)
-    ours, theirs, lengths, same = [], [], [], 0
+    rows: dict[str, list[dict]] = {"transformers": [], "ours": [], "llama_cpp": []}
+    lengths, same = [], {"ours": 0, "llama_cpp": 0}
     for text in texts:
         ids = specialist.tokenizer(text, add_special_tokens=False).input_ids
         lengths.append(len(ids))
-        a = run_transformers(specialist, ids, args.tokens)
-        b = run_llama_cpp(llm, ids, args.tokens)
-        ours.append(a)
-        theirs.append(b)
-        same += answer_of(specialist.tokenizer, stops, a["ids"]) == answer_of(
-            specialist.tokenizer, stops, b["ids"]
-        )
+        rows["transformers"].append(run_transformers(specialist, ids, args.tokens))
+        rows["ours"].append(run_batched(batched, ids, args.tokens))
+        rows["llama_cpp"].append(run_llama_cpp(llm, ids, args.tokens))
+        reference = answer_of(specialist.tokenizer, stops, rows["transformers"][-1]["ids"])
+        for name in same:
+            same[name] += answer_of(specialist.tokenizer, stops, rows[name][-1]["ids"]) == reference
+    batched.close()
+    names = {
+        "transformers": f"transformers ({settings.serve_dtype})",
+        "ours": f"ours: llama-cpp batched ({settings.engine_weights} merged)",
+        "llama_cpp": "llama.cpp (Q4_1 GGUF + LoRA)",
+    }
     result = {
         "machine": {"cpu": platform.processor() or platform.machine(), "threads": threads},
         "prompts": len(texts),
         "prompt_tokens_p50": statistics.median(lengths),
         "decoded_tokens": args.tokens,
         "adapter": specialist.adapter_version,
-        "transformers": {"dtype": settings.serve_dtype, **summary(ours, lengths)},
-        "llama_cpp": {"weights": "GGUF Q4_1 + GGUF LoRA", **summary(theirs, lengths)},
-        "identical_answers": same,
+        "prefill_chunk": settings.prefill_chunk,
+        **{name: {"engine": names[name], **summary(rows[name], lengths)} for name in rows},
+        "identical_answers_to_transformers": same,
     }
-    t, c = result["transformers"], result["llama_cpp"]
-    result["decode_ratio_ours_to_llama_cpp"] = round(
-        t["decode_tokens_per_s_p50"] / c["decode_tokens_per_s_p50"], 2
-    )
-    result["prefill_ratio_ours_to_llama_cpp"] = round(
-        t["prefill_tokens_per_s_p50"] / c["prefill_tokens_per_s_p50"], 2
-    )
+    for name in ("transformers", "ours"):
+        for rate in ("decode", "prefill"):
+            result[f"{rate}_ratio_{name}_to_llama_cpp"] = round(
+                result[name][f"{rate}_tokens_per_s_p50"]
+                / result["llama_cpp"][f"{rate}_tokens_per_s_p50"],
+                2,
+            )
     print(
         f"{len(texts)} RAG prompts (median {result['prompt_tokens_p50']} tokens), "
         f"{args.tokens} greedy tokens each, {threads} threads, adapter {specialist.adapter_version}"
     )
-    print(f"{'engine':<34}{'prefill tok/s':>14}{'prefill s':>11}{'decode tok/s':>14}")
-    for name, row in (
-        (f"transformers ({settings.serve_dtype}), ours", t),
-        ("llama.cpp (Q4_1 GGUF + LoRA)", c),
-    ):
-        print(
-            f"{name:<34}{row['prefill_tokens_per_s_p50']:>14}{row['prefill_s_p50']:>11}"
-            f"{row['decode_tokens_per_s_p50']:>14}"
-        )
     print(
-        f"decode: ours / llama.cpp = {result['decode_ratio_ours_to_llama_cpp']}x; "
-        f"prefill: {result['prefill_ratio_ours_to_llama_cpp']}x; "
-        f"identical answers: {same} of {len(texts)}"
+        f"{'engine':<44}{'prefill tok/s':>14}{'prefill s':>11}{'decode tok/s':>14}{'x llama.cpp':>12}"
     )
+    for name in rows:
+        row = result[name]
+        ratio = row["decode_tokens_per_s_p50"] / result["llama_cpp"]["decode_tokens_per_s_p50"]
+        print(
+            f"{names[name]:<44}{row['prefill_tokens_per_s_p50']:>14}{row['prefill_s_p50']:>11}"
+            f"{row['decode_tokens_per_s_p50']:>14}{ratio:>11.2f}x"
+        )
+    print(f"answers identical to transformers': {same} of {len(texts)}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {args.out}")

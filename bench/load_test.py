@@ -11,7 +11,9 @@ request fails or is dropped, ``/health`` answers throughout, and the server's RS
 
 With ``--engine openai`` the service generates on a real llama.cpp engine (llama-cpp-python's
 server, started beside it on the scratch home's adapters converted by ``specialist engine-config``),
-and the adapter switch goes through the engine; results go to ``load_test_openai.json``.
+and the adapter switch goes through the engine; results go to ``load_test_openai.json``. With
+``--engine llama-cpp`` the service generates in-process on llama.cpp with continuous batching
+(``load_test_llama-cpp.json``).
 """
 
 from __future__ import annotations
@@ -146,9 +148,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="default: results/load_test*.json")
     parser.add_argument(
         "--engine",
-        choices=("local", "openai"),
+        choices=("local", "llama-cpp", "openai"),
         default="local",
-        help="generate in the service (local) or on a llama.cpp engine beside it (openai)",
+        help="generate in the service with transformers (local) or llama.cpp batching "
+        "(llama-cpp), or on a llama.cpp engine beside it (openai)",
     )
     parser.add_argument("--engine-port", type=int, default=8767)
     parser.add_argument(
@@ -175,9 +178,9 @@ def main() -> None:
     settings = load_settings(home=home, docs_dirs=[docs])
     old_adapter, new_adapter = prepare_adapters(settings)
     engine = None
+    env["SPECIALIST_ENGINE"] = args.engine
     if args.engine == "openai":
         engine = start_engine(settings, scratch, args.engine_port, args.engine_threads)
-        env["SPECIALIST_ENGINE"] = "openai"
         env["SPECIALIST_ENGINE_URL"] = f"http://127.0.0.1:{args.engine_port}/v1"
     log = (scratch / "server.log").open("w")
     server = subprocess.Popen(

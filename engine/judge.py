@@ -44,7 +44,8 @@ def question_log_probability(
     The mean over the question's tokens (the same tokens for every sentence) ranks sentences as
     the sum would, and compares across questions of different lengths; an empty sentence gives
     the question's probability with no passage. A remote engine scores the same texts from its
-    echoed prompt log-probabilities, one request per sentence.
+    echoed prompt log-probabilities, one request per sentence; the in-process llama.cpp engine
+    scores them in its running batches.
     """
     if not sentences:
         return np.zeros(0)
@@ -55,13 +56,17 @@ def question_log_probability(
         lead = specialist.tokenizer.bos_token or ""
         prefixes = [lead + JUDGE_PROMPT.format(sentence=s) for s in sentences]
         return specialist.remote.continuation_log_probability(prefixes, " " + question.strip())
-    tokenizer, model = specialist.tokenizer, specialist.model
-    assert model is not None, "a local specialist has weights"
+    tokenizer = specialist.tokenizer
     asked = tokenizer(" " + question.strip(), add_special_tokens=False).input_ids
     prompts = [
         tokenizer(JUDGE_PROMPT.format(sentence=s), add_special_tokens=False).input_ids
         for s in sentences
     ]
+    if specialist.batched is not None:
+        scored = specialist.batched.score([(p + asked, len(p)) for p in prompts])
+        return np.array([row.mean() for row in scored])
+    model = specialist.model
+    assert model is not None, "a local specialist has weights"
     rows = [prompt + asked for prompt in prompts]
     width = max(len(row) for row in rows)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0

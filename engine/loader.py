@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.generate import generate_batch, stream_tokens
+from engine.batched import BatchedEngine
+from engine.generate import AnswerText, generate_batch, stream_tokens
+from engine.gguf_merged import merged_gguf
 from engine.remote import RemoteModel, remote_engine
 from specialist.adapters import ADAPTER_WEIGHTS, AdapterRegistry, adapter_problem
 from specialist.errors import UserError
@@ -31,7 +34,8 @@ class Specialist:
     """The model answers are generated with: the base model with one adapter applied (or none).
 
     With a remote engine (``SPECIALIST_ENGINE=openai``) there are no local weights: ``model`` is
-    None and ``remote`` generates; the tokenizer is still local, to budget the prompt.
+    None and ``remote`` generates; the tokenizer is still local, to budget the prompt. With the
+    in-process llama.cpp engine (``llama-cpp``), ``batched`` generates and ``model`` is None too.
     """
 
     model: PreTrainedModel | None
@@ -39,6 +43,7 @@ class Specialist:
     base_model: str
     adapter_version: str | None
     remote: RemoteModel | None = None
+    batched: BatchedEngine | None = None
 
     def stream(
         self, prompt: str, max_new_tokens: int, stop: threading.Event | None = None
@@ -46,15 +51,46 @@ class Specialist:
         """The greedy answer to ``prompt``, piece by piece, wherever the model runs."""
         if self.remote is not None:
             return self.remote.stream(prompt, max_new_tokens, stop)
+        if self.batched is not None:
+            return self._stream_batched(prompt, max_new_tokens, stop)
         assert self.model is not None, "a local specialist has weights"
         return stream_tokens(self.model, self.tokenizer, prompt, max_new_tokens, stop)
+
+    def _stream_batched(
+        self, prompt: str, max_new_tokens: int, stop: threading.Event | None
+    ) -> Iterator[str]:
+        """The llama.cpp engine's tokens as text, cut by the same stop rule as local decoding."""
+        assert self.batched is not None
+        ids = self.tokenizer(prompt, add_special_tokens=False).input_ids
+        answer = AnswerText(self.tokenizer, set(self.batched.end_ids))
+        tokens = self.batched.generate(ids, max_new_tokens, stop)
+        try:
+            for token in tokens:
+                if piece := answer.add(token):
+                    yield piece
+                if answer.done:
+                    return
+            if piece := answer.finish():
+                yield piece
+        finally:
+            tokens.close()
 
     def generate_batch(self, prompts: Sequence[str], max_new_tokens: int) -> list[str]:
         """The whole greedy answer to each prompt: batched in-process, one by one on an engine."""
         if self.remote is not None:
             return ["".join(self.stream(prompt, max_new_tokens)).strip() for prompt in prompts]
+        if self.batched is not None:  # one caller per prompt: they meet in the engine's batches
+            with ThreadPoolExecutor(max(1, min(len(prompts), 2 * self.batched.slots))) as pool:
+                return list(
+                    pool.map(lambda p: "".join(self.stream(p, max_new_tokens)).strip(), prompts)
+                )
         assert self.model is not None, "a local specialist has weights"
         return generate_batch(self.model, self.tokenizer, prompts, max_new_tokens)
+
+    def retire(self) -> None:
+        """This specialist was replaced: release what it holds once its answers are done."""
+        if self.batched is not None:
+            self.batched.retire()
 
 
 def load_specialist(
@@ -85,6 +121,15 @@ def load_specialist(
         engine = remote_engine(settings.engine_url, settings.engine_key, settings.engine_timeout)
         remote = RemoteModel(engine, version, folder)
         return Specialist(None, load_tokenizer(settings), settings.base_model, version, remote)
+    if settings.engine == "llama-cpp":
+        batched = BatchedEngine(
+            merged_gguf(settings, version, folder),
+            threads=settings.threads,
+            slots=settings.engine_slots,
+            prefill_chunk=settings.prefill_chunk,
+        )
+        tokenizer = load_tokenizer(settings)
+        return Specialist(None, tokenizer, settings.base_model, version, batched=batched)
     load_dtype = "float32" if folder is not None else settings.serve_dtype
     model, tokenizer = load_base_model(settings.model_copy(update={"dtype": load_dtype}))
     if folder is not None:

@@ -47,9 +47,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     """
     owns_runtime = runtime is None
     runtime = runtime or Runtime(settings, Metrics())
-    pool = GenerationPool(
-        settings.generation_workers, settings.generation_queue, threads=settings.threads
-    )
+    workers = settings.generation_workers
+    if settings.engine == "llama-cpp":  # answers wait in the engine's batch, not for a worker
+        workers = max(workers, settings.engine_slots)
+    pool = GenerationPool(workers, settings.generation_queue, threads=settings.threads)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

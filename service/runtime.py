@@ -186,8 +186,11 @@ class Runtime:
     def _set(self, **parts: object) -> None:
         """Replace the snapshot (one reference assignment) and update the gauges."""
         with self._swap_lock:
+            replaced = self.serving.specialist
             self.serving = replace(self.serving, **parts)
             index, specialist = self.serving.index, self.serving.specialist
+        if replaced is not None and replaced is not specialist:
+            replaced.retire()
         self.metrics.serving(
             index.num_chunks if index is not None else None,
             specialist.adapter_version if specialist is not None else None,

@@ -169,11 +169,30 @@ class Settings(BaseSettings):
     watch: bool = Field(
         default=False, description="Reindex the first document root when its files change."
     )
-    engine: Literal["local", "openai"] = Field(
+    engine: Literal["local", "llama-cpp", "openai"] = Field(
         default="local",
-        description="Where answers are generated: 'local' runs the specialist in this process; "
-        "'openai' sends each prompt to an OpenAI-compatible engine at engine_url (vLLM, "
-        "llama.cpp's servers), which serves the adapter versions under their version names.",
+        description="Where answers are generated: 'local' runs the specialist with transformers "
+        "in this process; 'llama-cpp' runs it in this process on llama.cpp, the adapter folded "
+        "into a GGUF copy, with concurrent answers decoded in one batch; 'openai' sends each "
+        "prompt to an OpenAI-compatible engine at engine_url (vLLM, llama.cpp's servers), which "
+        "serves the adapter versions under their version names.",
+    )
+    engine_weights: Literal["q8_0", "f16", "f32"] = Field(
+        default="q8_0",
+        description="With engine 'llama-cpp': the type the merged weights are stored in.",
+    )
+    engine_slots: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="With engine 'llama-cpp': answers decoded together in one batch (more wait).",
+    )
+    prefill_chunk: int = Field(
+        default=64,
+        ge=8,
+        le=4096,
+        description="With engine 'llama-cpp': most prompt tokens fed per step next to the running "
+        "answers, which bounds how long a newcomer's prompt stalls them.",
     )
     engine_url: str | None = Field(
         default=None,
