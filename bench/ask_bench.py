@@ -77,6 +77,17 @@ def summarize(rows: list[dict], wall: float) -> dict:
     }
 
 
+def same_answers(alone: list[dict], together: list[dict]) -> dict:
+    """How many answers are identical when asked alone and 4 at once, and the ones that differ."""
+    by_id = {row["id"]: row["answer"] for row in together}
+    differ = [
+        {"id": row["id"], "alone": row["answer"], "together": by_id[row["id"]]}
+        for row in alone
+        if by_id.get(row["id"]) != row["answer"]
+    ]
+    return {"identical": len(alone) - len(differ), "of": len(alone), "differing": differ}
+
+
 def run_concurrent(fn, questions: list[dict], concurrency: int) -> tuple[list[dict], float]:
     """Run ``fn`` over the questions with ``concurrency`` clients; returns rows and wall time."""
     started = time.perf_counter()
@@ -344,6 +355,11 @@ def main() -> None:
     finally:
         service.terminate()
         service.wait(60)
+    if {"ours_c1", "ours_c4"} <= results["rows"].keys():
+        results["ours"]["c1_vs_c4_answers"] = same_answers(
+            results["rows"]["ours_c1"], results["rows"]["ours_c4"]
+        )
+        print(f"answers alone vs 4 at once: {results['ours']['c1_vs_c4_answers']}", flush=True)
     index = open_index(settings, load_embedder(settings))
 
     if not args.skip_baseline:

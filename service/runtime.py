@@ -239,3 +239,5 @@ class Runtime:
         """Stop background threads (the reindex worker finishes its current job)."""
         self._stop.set()
         self.jobs.shutdown()
+        if self.serving.specialist is not None:
+            self.serving.specialist.retire()

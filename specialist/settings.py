@@ -188,7 +188,7 @@ class Settings(BaseSettings):
         description="With engine 'llama-cpp': answers decoded together in one batch (more wait).",
     )
     prefill_chunk: int = Field(
-        default=64,
+        default=128,
         ge=8,
         le=4096,
         description="With engine 'llama-cpp': most prompt tokens fed per step next to the running "
