@@ -21,13 +21,20 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from specialist.adapters import ADAPTER_WEIGHTS
 from specialist.errors import UserError
 from specialist.settings import Settings
+
+if TYPE_CHECKING:
+    import gguf
 
 ARCHITECTURE = "llama"
 """Both base models' GGUF architecture families that this exporter knows the layout of."""
@@ -108,17 +115,32 @@ def export_gguf_lora(adapter: Path, base_config: Path, target: Path) -> Path:
         heads,
         int(config.get("num_key_value_heads") or heads),
     )
+    with atomic_gguf(target) as writer:
+        writer.add_type(gguf.GGUFType.ADAPTER)
+        writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
+        writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, float(lora["lora_alpha"]))
+        for name, value in tensors.items():
+            writer.add_tensor(name, value)
+    return target
+
+
+@contextmanager
+def atomic_gguf(target: Path) -> Iterator[gguf.GGUFWriter]:
+    """A GGUF writer whose file appears at ``target`` only once complete (an engine may be
+    reading the previous one); after an error nothing is left behind."""
+    import gguf
+
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.partial")
     writer = gguf.GGUFWriter(str(partial), ARCHITECTURE)
-    writer.add_type(gguf.GGUFType.ADAPTER)
-    writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
-    writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, float(lora["lora_alpha"]))
-    for name, value in tensors.items():
-        writer.add_tensor(name, value)
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
+    try:
+        yield writer
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+    except BaseException:
+        writer.close()
+        partial.unlink(missing_ok=True)
+        raise
     writer.close()
     os.replace(partial, target)
-    return target

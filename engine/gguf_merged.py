@@ -19,13 +19,12 @@ aside then renamed, so a running engine never reads half of one.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from engine.gguf_lora import ARCHITECTURE, base_gguf, gguf_tensors
+from engine.gguf_lora import atomic_gguf, base_gguf, gguf_tensors
 from specialist.adapters import ADAPTER_WEIGHTS
 from specialist.errors import UserError
 from specialist.settings import Settings
@@ -87,26 +86,18 @@ def write_merged(
     unknown = set(deltas) - {tensor.name for tensor in reader.tensors}
     if unknown:
         raise UserError(f"the adapter changes tensors the base GGUF lacks: {sorted(unknown)[:3]}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    writer = gguf.GGUFWriter(str(partial), ARCHITECTURE)
-    for field in reader.fields.values():
-        if field.name.startswith(SKIPPED_KEYS):
-            continue
-        kind = field.types[0]
-        sub = field.types[-1] if kind == gguf.GGUFValueType.ARRAY else None
-        writer.add_key_value(field.name, field.contents(), kind, sub)
-    for tensor in reader.tensors:
-        shape = tuple(int(n) for n in reversed(tensor.shape))
-        data = gguf.quants.dequantize(tensor.data, tensor.tensor_type).reshape(shape)
-        data = data.astype(np.float32) + deltas.get(tensor.name, 0.0)
-        stored = (
-            qtype if data.ndim == 2 and data.shape[-1] % 32 == 0 else gguf.GGMLQuantizationType.F32
-        )
-        writer.add_tensor(tensor.name, gguf.quants.quantize(data, stored), raw_dtype=stored)
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    os.replace(partial, target)
+    with atomic_gguf(target) as writer:
+        for field in reader.fields.values():
+            if field.name.startswith(SKIPPED_KEYS):
+                continue
+            kind = field.types[0]
+            sub = field.types[-1] if kind == gguf.GGUFValueType.ARRAY else None
+            writer.add_key_value(field.name, field.contents(), kind, sub)
+        for tensor in reader.tensors:
+            shape = tuple(int(n) for n in reversed(tensor.shape))
+            data = gguf.quants.dequantize(tensor.data, tensor.tensor_type).reshape(shape)
+            data = data.astype(np.float32) + deltas.get(tensor.name, 0.0)
+            matrix = data.ndim == 2 and data.shape[-1] % 32 == 0
+            stored = qtype if matrix else gguf.GGMLQuantizationType.F32
+            writer.add_tensor(tensor.name, gguf.quants.quantize(data, stored), raw_dtype=stored)
     return target
