@@ -291,6 +291,13 @@ def main() -> None:
         "--ablation", type=int, default=6, help="questions for the ablation (0: skip)"
     )
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument(
+        "--baseline-concurrency",
+        type=int,
+        nargs="+",
+        default=None,
+        help="concurrencies the baseline runs at (default: those of --concurrency)",
+    )
     parser.add_argument("--port", type=int, default=8765, help="for the service under test")
     parser.add_argument("--out", type=Path, default=RESULTS / "ask_bench.json")
     args = parser.parse_args()
@@ -367,7 +374,7 @@ def main() -> None:
         torch.set_num_threads(DEFAULT_THREADS)
         naive = ask_naive(generator, index, args.top_k, args.max_new_tokens)
         naive(questions[0])
-        for c in args.concurrency:
+        for c in args.baseline_concurrency or args.concurrency:
             rows, wall = run_concurrent(naive, questions, c)
             results["baseline"][f"c{c}"] = summarize(rows, wall)
             results["rows"][f"baseline_c{c}"] = rows
