@@ -363,10 +363,10 @@ def main() -> None:
         service.terminate()
         service.wait(60)
     if {"ours_c1", "ours_c4"} <= results["rows"].keys():
-        results["ours"]["c1_vs_c4_answers"] = same_answers(
+        results["answers_c1_vs_c4"] = same_answers(
             results["rows"]["ours_c1"], results["rows"]["ours_c4"]
         )
-        print(f"answers alone vs 4 at once: {results['ours']['c1_vs_c4_answers']}", flush=True)
+        print(f"answers alone vs 4 at once: {results['answers_c1_vs_c4']}", flush=True)
     index = open_index(settings, load_embedder(settings))
 
     if not args.skip_baseline:
