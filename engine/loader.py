@@ -76,7 +76,8 @@ class Specialist:
             tokens.close()
 
     def generate_batch(self, prompts: Sequence[str], max_new_tokens: int) -> list[str]:
-        """The whole greedy answer to each prompt: batched in-process, one by one on an engine."""
+        """The whole greedy answer to each prompt: batched in-process (transformers' padded batch,
+        or the llama.cpp engine's running batch), one by one on a remote engine."""
         if self.remote is not None:
             return ["".join(self.stream(prompt, max_new_tokens)).strip() for prompt in prompts]
         if self.batched is not None:  # one caller per prompt: they meet in the engine's batches
