@@ -6,13 +6,17 @@ the 135M-parameter specialist, asked to write an answer from them, produced one 
 reader scores every sentence of the retrieved chunks with a small logistic model over cheap,
 meaningful signals (term overlap weighted by the index's IDF, the embedder's cosine similarity,
 the chunk's rank, whether a sentence can hold the kind of answer asked for: a year for "when", a
-number for "how many", a name for "who") and answers with the best sentence, cited. When even the
-best sentence is unlikely to hold an answer, it declines: that is what makes abstention hold.
+number for "how many", a name for "who") and answers with the best sentence, cited. Whether to
+answer at all is a second, question-level model (:class:`Answerability`): with the answer withheld,
+near misses still share the question's words, so it looks at the whole candidate set (how much of
+the question the passages cover, how far the best sentence stands out, the judge's verdict) and
+the reader declines when it doubts any passage answers: that is what makes abstention hold.
 
 The answer is copied from the documents, so it can never state what no passage says. The weights
-are fitted by ``specialist train-reader`` on training articles, and the judge's weights and the
-decline threshold chosen on those articles' questions cross-fitted, each scored by a scorer not
-fitted on it (:mod:`training.reader`); they ship as ``engine/reader.json``.
+are fitted by ``specialist train-reader`` on training articles, and the judge's weight, the
+answerability model and the decline threshold chosen on those articles' questions cross-fitted,
+each scored by models not fitted on it (:mod:`training.reader`); they ship as
+``engine/reader.json``.
 """
 
 from __future__ import annotations
@@ -84,6 +88,23 @@ FEATURES = (
     "cos_gap",
 )
 """Every signal, in the order of the weights (see :func:`features` for what each one means)."""
+
+ANSWERABILITY = (
+    "best_logit",
+    "logit_gap",
+    "logit_mass",
+    "coverage",
+    "rarest_missing",
+    "chunk_coverage",
+    "best_cos",
+    "top_dense",
+    "lift",
+    "best_given_vs_none",
+    "unconditional",
+)
+"""The question-level signals the decision to decline may rest on (:func:`answerability_signals`)."""
+JUDGED_SIGNALS = frozenset({"lift", "best_given_vs_none", "unconditional"})
+"""The signals that need the judge's verdict."""
 
 
 @dataclass(frozen=True)
@@ -182,16 +203,119 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-logits))
 
 
+def idf_coverage(asked: Sequence[str], weights: np.ndarray, terms: set[str]) -> float:
+    """The share of the question's IDF weight whose terms are in ``terms``."""
+    total = float(weights.sum())
+    if not total:
+        return 0.0
+    return float(sum(w for term, w in zip(asked, weights, strict=True) if term in terms) / total)
+
+
+def answerability_signals(
+    question: str,
+    texts: Sequence[str],
+    rows: np.ndarray,
+    logits: np.ndarray,
+    best: int,
+    verdict: Verdict | None,
+    idf: Callable[[list[str]], list[float]],
+) -> dict[str, float]:
+    """What tells a question its passages answer from one they only brush against.
+
+    The sentence scorer answers "which sentence?"; declining needs "does any?". A question whose
+    answer was withheld usually still finds sentences sharing its words, so the best sentence's
+    score alone separates poorly. These signals look at the whole candidate set: how far the best
+    sentence stands out (``logit_gap``) and how much probability all of them carry
+    (``logit_mass``); how much of the question's IDF weight the passages cover at all
+    (``coverage``), the rarest question term they lack (``rarest_missing``, its IDF over the
+    question's rarest), how much the best sentence's own passage covers (``chunk_coverage``); the
+    embedder's and the retriever's view (``best_cos``, ``top_dense``); and, with the judge's
+    verdict, how much likelier the chosen sentence makes the question than no passage
+    (``lift``), the same for the judge's favourite (``best_given_vs_none``), and how predictable
+    the question is with no passage at all (``unconditional``).
+    """
+    asked = sorted(set(bm25_tokens([question])[0]))
+    weights = np.asarray(idf(asked), dtype=np.float64) if asked else np.zeros(0)
+    terms = [set(tokens) for tokens in bm25_tokens(list(texts))]
+    everywhere = set().union(*terms)
+    rank = FEATURES.index("rank")
+    same_passage = rows[:, rank] == rows[best, rank]
+    passage = set().union(*(t for t, same in zip(terms, same_passage, strict=True) if same))
+    missing = [w for term, w in zip(asked, weights, strict=True) if term not in everywhere]
+    ordered = np.sort(logits)[::-1]
+    signals = {
+        "best_logit": float(logits[best]),
+        "logit_gap": float(ordered[0] - ordered[1]) if len(ordered) > 1 else 0.0,
+        "logit_mass": float(np.logaddexp.reduce(logits)),
+        "coverage": idf_coverage(asked, weights, everywhere),
+        "rarest_missing": float(max(missing) / weights.max()) if missing else 0.0,
+        "chunk_coverage": idf_coverage(asked, weights, passage),
+        "best_cos": float(rows[best, FEATURES.index("cos")]),
+        "top_dense": float(rows[:, FEATURES.index("dense")].max()),
+    }
+    if verdict is not None:
+        signals["lift"] = verdict.lift(best) if best in verdict.shortlist else 0.0
+        signals["best_given_vs_none"] = float(verdict.given.max() - verdict.unconditional)
+        signals["unconditional"] = verdict.unconditional
+    return signals
+
+
+@dataclass(frozen=True)
+class Answerability:
+    """``P(the passages answer the question)``, a logistic model over standardized signals.
+
+    Fitted by ``specialist train-reader`` on questions asked with their passages and again with
+    every passage holding the answer withheld, each scored by a sentence scorer not fitted on it.
+    """
+
+    coef: tuple[float, ...]
+    intercept: float
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    features: tuple[str, ...]
+
+    @property
+    def uses_judge(self) -> bool:
+        """Whether some signal needs the judge's verdict."""
+        return bool(JUDGED_SIGNALS & set(self.features))
+
+    def probability(self, signals: dict[str, float]) -> float:
+        """The model's probability for one question's :func:`answerability_signals`."""
+        try:
+            row = np.array([signals[name] for name in self.features])
+        except KeyError as exc:
+            raise ValueError(f"the answerability model needs the judge's {exc}") from None
+        standardized = (row - np.asarray(self.mean)) / np.asarray(self.scale)
+        return float(sigmoid(np.array(standardized @ np.asarray(self.coef) + self.intercept)))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answerability:
+        """The model from its JSON object; ``ValueError`` when it names unknown signals."""
+        model = cls(
+            coef=tuple(float(c) for c in data["coef"]),
+            intercept=float(data["intercept"]),
+            mean=tuple(float(m) for m in data["mean"]),
+            scale=tuple(float(v) for v in data["scale"]),
+            features=tuple(data["features"]),
+        )
+        unknown = set(model.features) - set(ANSWERABILITY)
+        if unknown or not len(model.coef) == len(model.mean) == len(model.scale) == len(
+            model.features
+        ):
+            raise ValueError(f"answerability model with unknown or mismatched signals {unknown}")
+        return model
+
+
 @dataclass(frozen=True)
 class ReaderWeights:
     """A fitted scorer: ``P(sentence holds the answer) = sigmoid(features · coef + intercept)``.
 
     When ``judge_weight`` is above zero, the scorer's ``judge_shortlist`` best sentences are ranked
     again by ``logit + judge_weight * log P(question | sentence)`` (per question token, under the
-    specialist: :mod:`engine.judge`). The reader's confidence in the chosen sentence is
-    ``sigmoid(logit + lift_weight * lift)``, the lift being how much likelier the sentence makes the
-    question than no passage; ``threshold`` is the confidence below which the reader declines.
-    ``record`` says how the weights were fitted and what they scored on dev.
+    specialist: :mod:`engine.judge`). The reader's confidence that it should answer is the
+    ``answerability`` model's probability when there is one, else the chosen sentence's own;
+    ``threshold`` is the confidence below which the reader declines. ``record`` says how the
+    weights were fitted and what they scored on held-out questions.
     """
 
     coef: tuple[float, ...]
@@ -201,12 +325,14 @@ class ReaderWeights:
     record: dict[str, Any] = field(default_factory=dict)
     judge_weight: float = 0.0
     judge_shortlist: int = 4
-    lift_weight: float = 0.0
+    answerability: Answerability | None = None
 
     @property
     def uses_judge(self) -> bool:
         """Whether the specialist's judgement changes what the reader picks or declines."""
-        return self.judge_weight > 0 or self.lift_weight > 0
+        return self.judge_weight > 0 or (
+            self.answerability is not None and self.answerability.uses_judge
+        )
 
     def logits(self, rows: np.ndarray) -> np.ndarray:
         """The scorer's log-odds for each row of :func:`features`."""
@@ -233,7 +359,9 @@ class ReaderWeights:
                 record=dict(data.get("record", {})),
                 judge_weight=float(data.get("judge_weight", 0.0)),
                 judge_shortlist=int(data.get("judge_shortlist", 4)),
-                lift_weight=float(data.get("lift_weight", 0.0)),
+                answerability=Answerability.from_dict(data["answerability"])
+                if data.get("answerability")
+                else None,
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise UserError(f"reader weights {path} cannot be read: {exc}") from None
@@ -295,13 +423,24 @@ def choose(logits: np.ndarray, weights: ReaderWeights, verdict: Verdict | None =
 
 
 def confidence(
-    logits: np.ndarray, best: int, weights: ReaderWeights, verdict: Verdict | None = None
+    question: str,
+    texts: Sequence[str],
+    rows: np.ndarray,
+    logits: np.ndarray,
+    best: int,
+    weights: ReaderWeights,
+    verdict: Verdict | None,
+    idf: Callable[[list[str]], list[float]],
 ) -> float:
-    """The reader's confidence that candidate ``best`` answers: its logit, plus the judge's lift."""
-    logit = float(logits[best])
-    if verdict is not None and weights.lift_weight > 0:
-        logit += weights.lift_weight * verdict.lift(best)
-    return float(sigmoid(np.array(logit)))
+    """The reader's confidence that candidate ``best`` should be the answer, not a decline.
+
+    The answerability model's probability, over the question's :func:`answerability_signals`;
+    weights without one use the chosen sentence's probability.
+    """
+    if weights.answerability is None:
+        return float(sigmoid(np.array(logits[best])))
+    signals = answerability_signals(question, texts, rows, logits, best, verdict, idf)
+    return weights.answerability.probability(signals)
 
 
 def one_line(text: str) -> str:
@@ -320,19 +459,20 @@ def extract(
     """The sentence of ``hits`` most likely to answer ``question``, or a decline.
 
     With a ``judge`` and weights that use it, the judge re-ranks the scorer's shortlist and its
-    lift joins the scorer's logit in the confidence the decline rests on.
+    verdict joins the signals the decision to decline rests on.
     """
     found = candidates(hits)
     if not found:
         return Extracted(None, 0.0, False)
-    vectors = embed([question, *(c.text for c in found)])
-    cosines = vectors[1:] @ vectors[0]
-    logits = weights.logits(features(question, found, hits, cosines, idf))
+    texts = [c.text for c in found]
+    vectors = embed([question, *texts])
+    rows = features(question, found, hits, vectors[1:] @ vectors[0], idf)
+    logits = weights.logits(rows)
     verdict = None
     if judge is not None and weights.uses_judge:
-        verdict = judged(question, [c.text for c in found], logits, weights, judge)
+        verdict = judged(question, texts, logits, weights, judge)
     best = choose(logits, weights, verdict)
-    sure = confidence(logits, best, weights, verdict)
+    sure = confidence(question, texts, rows, logits, best, weights, verdict, idf)
     return Extracted(found[best], sure, sure >= weights.threshold)
 
 

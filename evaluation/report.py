@@ -108,12 +108,16 @@ def reader_sentence(config: dict[str, Any]) -> str:
     if config.get("reader") != "extract":
         return f"The product's reader: `{config.get('reader')}`."
     judge = config.get("reader_judge_weight", 0.0)
-    lift = config.get("reader_lift_weight", 0.0)
+    signals = config.get("reader_answerability", [])
     judged = f", the specialist judging its 4 best with weight {judge}" if judge else ""
-    lifted = f", the specialist's lift weighing {lift} in the confidence" if lift else ""
+    model = (
+        f"an answerability model over {len(signals)} signals ({', '.join(signals)})"
+        if signals
+        else "the chosen sentence's probability"
+    )
     return (
-        f"The product's reader: `extract` (`{config['reader_weights']}`{judged}{lifted}; it "
-        f"declines below confidence {config.get('reader_threshold', 0.0):.3f})."
+        f"The product's reader: `extract` (`{config['reader_weights']}`{judged}); it declines "
+        f"when {model} falls below {config.get('reader_threshold', 0.0):.3f}."
     )
 
 

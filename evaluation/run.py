@@ -67,14 +67,16 @@ class Options:
     """Whether both models summarize both summary sets (the longest part of a full run)."""
 
 
-def reader_record(settings: Settings) -> dict[str, float]:
+def reader_record(settings: Settings) -> dict[str, Any]:
     """The extractive reader's judge weight and decline threshold (nothing for ``generate``)."""
     if settings.reader != "extract":
         return {}
     weights = ReaderWeights.load(settings.reader_weights or SHIPPED_WEIGHTS)
     return {
         "reader_judge_weight": weights.judge_weight,
-        "reader_lift_weight": weights.lift_weight,
+        "reader_answerability": list(weights.answerability.features)
+        if weights.answerability
+        else [],
         "reader_threshold": weights.threshold,
     }
 

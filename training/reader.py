@@ -16,15 +16,18 @@ what a near miss looks like as well as a hit. SQuAD 2.0's unanswerable questions
 nobody made by filtering.
 
 The specialist's vote on the scorer's shortlist (:mod:`engine.judge`) is weighted by the value
-that makes held-out answers hold the gold most often, each candidate weight with its own threshold;
-then the weight of its lift in the confidence is the one that declines most withheld-answer held-out
-questions at the same share of answerable ones declined.
+that makes held-out answers hold the gold most often, each candidate weight with its own threshold.
+Then the decision to decline gets its own model (:class:`engine.extract.Answerability`): the
+scorer says which sentence is best, not whether any sentence answers, and with the answer withheld
+near misses still share the question's words. It is fitted on the held-out questions' signals
+(answerable against answer withheld), cross-fitted again over the same folds so that its figures
+and threshold rest on questions it was not fitted on either.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -33,16 +36,20 @@ import numpy as np
 from tqdm import tqdm
 
 from engine.extract import (
+    ANSWERABILITY,
     FEATURES,
+    JUDGED_SIGNALS,
+    Answerability,
     Judge,
     ReaderWeights,
     Verdict,
+    answerability_signals,
     candidates,
     choose,
-    confidence,
     features,
     judged,
     sentence_vectors,
+    sigmoid,
 )
 from retrieval.search import Hit, HybridIndex
 from specialist.errors import UserError
@@ -53,8 +60,9 @@ WITHHELD_DEPTH = 16
 """Extra hits fetched for a withheld question, so ``top_k`` passages remain after removal."""
 JUDGE_WEIGHTS = (0.0, 1.0, 2.0, 3.0, 5.0, 8.0)
 """The judge weights tried (0: the scorer alone), per question token of log-probability."""
-LIFT_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 3.0)
-"""The weights of the judge's lift in the reader's confidence tried (0: the scorer alone)."""
+
+Pick = tuple[int, float]
+"""The candidate the reader picks for a question, and its confidence that it should answer."""
 
 
 @dataclass(frozen=True)
@@ -146,27 +154,34 @@ def decline_threshold(best: np.ndarray, target_decline: float) -> float:
     return float(np.quantile(best, target_decline)) if len(best) else 0.5
 
 
-def chosen(seen: Seen, weights: ReaderWeights) -> tuple[int, float]:
-    """The candidate the reader picks for ``seen`` and its confidence in it.
+def chosen(seen: Seen, weights: ReaderWeights) -> Pick:
+    """The candidate the scorer (and judge) pick for ``seen``, with that sentence's probability.
 
-    The same rule as :func:`engine.extract.extract`, with the held-out scorer's log-odds and the
-    judge's verdict read from ``seen``.
+    The same pick as :func:`engine.extract.extract`, with the held-out scorer's log-odds and the
+    judge's verdict read from ``seen``; the confidence is the sentence's own, before any
+    answerability model.
     """
     logits = seen.scored()
     best = choose(logits, weights, seen.verdict)
-    return best, confidence(logits, best, weights, seen.verdict)
+    return best, float(sigmoid(np.array(logits[best])))
 
 
-def held_out_figures(seen: Sequence[Seen], weights: ReaderWeights) -> dict[str, float]:
-    """What the reader does on held-out questions: answers holding the gold, declines with and without it."""
-    answerable = [s for s in seen if not s.withheld and len(s.labels)]
-    withheld = [s for s in seen if s.withheld and len(s.labels)]
-    picks = [chosen(s, weights) for s in answerable]
-    right = [bool(s.labels[best]) for s, (best, _) in zip(answerable, picks, strict=True)]
-    answered = [p >= weights.threshold for _, p in picks]
+def held_out_figures(
+    seen: Sequence[Seen], picks: Sequence[Pick], threshold: float
+) -> dict[str, float]:
+    """What the reader does on held-out questions: answers holding the gold, declines with and without it.
+
+    ``picks`` are the reader's picks for ``seen`` (in order); a confidence under ``threshold``
+    declines.
+    """
+    answerable = [(s, p) for s, p in zip(seen, picks, strict=True) if not s.withheld]
+    right = [bool(s.labels[best]) for s, (best, _) in answerable]
+    answered = [sure >= threshold for _, (_, sure) in answerable]
     overlap = FEATURES.index("overlap")
-    overlap_rule = [bool(s.labels[int(np.argmax(s.rows[:, overlap]))]) for s in answerable]
-    declined_withheld = [chosen(s, weights)[1] < weights.threshold for s in withheld]
+    overlap_rule = [bool(s.labels[int(np.argmax(s.rows[:, overlap]))]) for s, _ in answerable]
+    declined_withheld = [
+        sure < threshold for s, (_, sure) in zip(seen, picks, strict=True) if s.withheld
+    ]
     return {
         "questions": len(answerable),
         "best_sentence_holds_gold_pct": percent(right),
@@ -176,7 +191,7 @@ def held_out_figures(seen: Sequence[Seen], weights: ReaderWeights) -> dict[str, 
         "declines_answerable_pct": percent([not a for a in answered]),
         "declines_withheld_pct": percent(declined_withheld),
         "most_shared_terms_sentence_holds_gold_pct": percent(overlap_rule),
-        "gold_in_candidates_pct": percent([s.labels.any() for s in answerable]),
+        "gold_in_candidates_pct": percent([s.labels.any() for s, _ in answerable]),
     }
 
 
@@ -195,34 +210,87 @@ def judge_all(seen: Sequence[Seen], weights: ReaderWeights, judge: Judge) -> lis
     ]
 
 
-def calibrated(
-    seen: Sequence[Seen], weights: ReaderWeights, target_decline: float
-) -> ReaderWeights:
-    """``weights`` with the threshold that declines ``target_decline`` of answerable ``seen``."""
-    best = np.array([chosen(s, weights)[1] for s in seen if not s.withheld and len(s.labels)])
-    return replace(weights, threshold=decline_threshold(best, target_decline))
+def decline_threshold_for(
+    seen: Sequence[Seen], picks: Sequence[Pick], target_decline: float
+) -> float:
+    """The confidence under which ``target_decline`` of the answerable ``seen`` are declined."""
+    answerable = [sure for s, (_, sure) in zip(seen, picks, strict=True) if not s.withheld]
+    return decline_threshold(np.array(answerable), target_decline)
 
 
-def pick_weight(
-    held_out: Sequence[Seen],
-    weights: ReaderWeights,
-    target_decline: float,
-    field: str,
-    tried: Sequence[float],
-    figure: str,
+def pick_judge_weight(
+    held_out: Sequence[Seen], weights: ReaderWeights, target_decline: float
 ) -> tuple[ReaderWeights, dict[str, float]]:
-    """``weights`` with the value of ``field`` among ``tried`` that maximizes the held-out ``figure``.
+    """``weights`` with the judge weight that makes most held-out answers hold the gold.
 
-    Each value is scored with its own threshold, declining ``target_decline`` of answerable held-out
-    questions, so every value answers as many of them; a tie goes to the smaller value, so the
-    judge only runs when it helps. Also returns the figure of every value tried.
+    Each weight is scored with its own threshold, declining ``target_decline`` of answerable
+    held-out questions, so every weight answers as many of them; a tie goes to the smaller
+    weight, so the judge only runs when it helps. Also returns the figure of every weight tried.
     """
     scored = {}
-    for value in tried:
-        candidate = calibrated(held_out, replace(weights, **{field: value}), target_decline)
-        scored[value] = (held_out_figures(held_out, candidate)[figure], candidate)
-    best = max(tried, key=lambda value: (scored[value][0], -value))
-    return scored[best][1], {str(value): scored[value][0] for value in tried}
+    for value in JUDGE_WEIGHTS:
+        candidate = replace(weights, judge_weight=value)
+        picks = [chosen(s, candidate) for s in held_out]
+        threshold = decline_threshold_for(held_out, picks, target_decline)
+        figure = held_out_figures(held_out, picks, threshold)["answered_and_holds_gold_pct"]
+        scored[value] = figure
+    best = max(JUDGE_WEIGHTS, key=lambda value: (scored[value], -value))
+    return replace(weights, judge_weight=best), {str(v): scored[v] for v in JUDGE_WEIGHTS}
+
+
+def fit_answerability(
+    seen: Sequence[Seen], signals: Sequence[dict[str, float]], names: Sequence[str]
+) -> Answerability:
+    """The logistic answerability model: answerable ``seen`` against withheld ones."""
+    from sklearn.linear_model import LogisticRegression
+
+    rows = np.array([[signal[name] for name in names] for signal in signals])
+    mean = rows.mean(0)
+    scale = np.where(rows.std(0) > 0, rows.std(0), 1.0)
+    labels = np.array([not s.withheld for s in seen])
+    model = LogisticRegression(max_iter=5000).fit((rows - mean) / scale, labels)
+    return Answerability(
+        coef=tuple(float(c) for c in model.coef_[0]),
+        intercept=float(model.intercept_[0]),
+        mean=tuple(float(m) for m in mean),
+        scale=tuple(float(v) for v in scale),
+        features=tuple(names),
+    )
+
+
+def cross_fitted_answerability(
+    held_out: Sequence[Seen],
+    weights: ReaderWeights,
+    idf: Callable[[list[str]], list[float]],
+    folds: Sequence[Sequence[str]],
+) -> tuple[list[Pick], Answerability]:
+    """Each held-out question's pick, with the confidence of an answerability model not fitted on it.
+
+    The answerability model of a fold is fitted on the other folds' held-out questions; the one
+    returned, to ship, on all of them. The judge's signals are used when the questions carry
+    its verdicts.
+    """
+    judged_all = all(s.verdict is not None for s in held_out)
+    names = [n for n in ANSWERABILITY if judged_all or n not in JUDGED_SIGNALS]
+    bests = [choose(s.scored(), weights, s.verdict) for s in held_out]
+    signals = [
+        answerability_signals(s.question, s.sentences, s.rows, s.scored(), best, s.verdict, idf)
+        for s, best in zip(held_out, bests, strict=True)
+    ]
+    sure = np.zeros(len(held_out))
+    articles = np.array([s.article for s in held_out])
+    for fold in folds:
+        inside = np.isin(articles, list(fold))
+        if not inside.any():
+            continue
+        outside = np.flatnonzero(~inside)
+        model = fit_answerability(
+            [held_out[i] for i in outside], [signals[i] for i in outside], names
+        )
+        for i in np.flatnonzero(inside):
+            sure[i] = model.probability(signals[i])
+    picks = [(best, float(p)) for best, p in zip(bests, sure, strict=True)]
+    return picks, fit_answerability(held_out, signals, names)
 
 
 def folds_of(split: Split, count: int) -> list[list[str]]:
@@ -282,8 +350,8 @@ def fit_reader(
     ``extra`` adds training questions from other corpora (each searched in its own index), such
     as SQuAD 2.0's, whose unanswerable questions teach the reader when to decline; they are in
     every fold's fit and never held out. With a ``judge`` (the specialist's question likelihood),
-    its weights are chosen from :data:`JUDGE_WEIGHTS` and :data:`LIFT_WEIGHTS` on the held-out
-    questions; without one, the reader ranks by the scorer alone.
+    its weight is chosen from :data:`JUDGE_WEIGHTS` on the held-out questions and its verdict
+    joins the answerability signals; without one, the reader ranks by the scorer alone.
     """
     titles = [*split.train, *split.dev]
     missing = sorted(set(titles) - set(articles))
@@ -309,39 +377,43 @@ def fit_reader(
         "top_k": top_k,
         "regularization": regularization,
     }
+    held_out = [item for item in held_out if len(item.labels)]
     if judge is not None:
         held_out = judge_all(held_out, weights, judge)
-    return chosen_weights(held_out, weights, target_decline, record)
+    return chosen_weights(held_out, weights, index.idf, target_decline, record)
 
 
 def chosen_weights(
-    held_out: Sequence[Seen], weights: ReaderWeights, target_decline: float, record: dict[str, Any]
+    held_out: Sequence[Seen],
+    weights: ReaderWeights,
+    idf: Callable[[list[str]], list[float]],
+    target_decline: float,
+    record: dict[str, Any],
 ) -> ReaderWeights:
-    """``weights`` with the judge's weights and the threshold chosen on ``held_out``.
+    """``weights`` with the judge's weight, the answerability model and the threshold, held out.
 
-    The judge's weights are chosen only when the held-out questions carry its verdicts; the
-    choices and the held-out figures they give are added to ``record``.
+    The judge's weight is chosen only when the held-out questions carry its verdicts. The
+    threshold declines ``target_decline`` of the answerable held-out questions under the
+    cross-fitted answerability model. The choices, and the figures before the answerability model
+    (the chosen sentence's own probability as the confidence) and after it, go into ``record``.
     """
     record = dict(record)
     if any(item.verdict is not None for item in held_out):
-        weights, tried = pick_weight(
-            held_out,
-            weights,
-            target_decline,
-            "judge_weight",
-            JUDGE_WEIGHTS,
-            "answered_and_holds_gold_pct",
-        )
-        weights, lifted = pick_weight(
-            held_out, weights, target_decline, "lift_weight", LIFT_WEIGHTS, "declines_withheld_pct"
-        )
+        weights, tried = pick_judge_weight(held_out, weights, target_decline)
         record["answered_and_holds_gold_pct_by_judge_weight"] = tried
-        record["declines_withheld_pct_by_lift_weight"] = lifted
-    else:
-        weights = calibrated(held_out, weights, target_decline)
-    record["held_out"] = held_out_figures(held_out, weights)
-    record["held_out_by_fold"] = {
-        " / ".join(fold): held_out_figures([s for s in held_out if s.article in fold], weights)
-        for fold in record["cross_fitted"]["folds"]
-    }
-    return replace(weights, record=record)
+    alone = [chosen(s, weights) for s in held_out]
+    record["held_out_sentence_confidence"] = held_out_figures(
+        held_out, alone, decline_threshold_for(held_out, alone, target_decline)
+    )
+    picks, answerability = cross_fitted_answerability(
+        held_out, weights, idf, record["cross_fitted"]["folds"]
+    )
+    threshold = decline_threshold_for(held_out, picks, target_decline)
+    record["held_out"] = held_out_figures(held_out, picks, threshold)
+    record["held_out_by_fold"] = {}
+    for fold in record["cross_fitted"]["folds"]:
+        inside = [i for i, s in enumerate(held_out) if s.article in fold]
+        record["held_out_by_fold"][" / ".join(fold)] = held_out_figures(
+            [held_out[i] for i in inside], [picks[i] for i in inside], threshold
+        )
+    return replace(weights, answerability=answerability, threshold=threshold, record=record)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -10,12 +11,15 @@ import pytest
 from engine.extract import (
     FEATURES,
     SHIPPED_WEIGHTS,
+    Judge,
     ReaderWeights,
     SentenceVectors,
     asked_for,
     candidates,
     extract,
 )
+from engine.judge import question_log_probability
+from engine.loader import load_specialist
 from retrieval.search import Hit
 from specialist.errors import UserError
 
@@ -36,6 +40,12 @@ def hit(text: str, dense: float = 0.5, chunk: str = "c") -> Hit:
 
 def flat_idf(terms: list[str]) -> list[float]:
     return [1.0] * len(terms)
+
+
+@pytest.fixture(scope="module")
+def judge(settings) -> Judge:
+    """The shipped specialist's question likelihood, which the shipped weights' decline rests on."""
+    return partial(question_log_probability, load_specialist(settings))
 
 
 @pytest.fixture(scope="module")
@@ -81,20 +91,22 @@ def test_weights_for_other_features_are_refused(tmp_path: Path) -> None:
         ReaderWeights.load(path)
 
 
-def test_the_reader_answers_with_the_sentence_that_holds_the_answer(embed) -> None:
+def test_the_reader_answers_with_the_sentence_that_holds_the_answer(embed, judge) -> None:
     weights = ReaderWeights.load(SHIPPED_WEIGHTS)
     hits = [hit(RIVER, 0.3, "b"), hit(TREATY, 0.6, "a")]
-    chosen = extract("When was the treaty signed in Lisbon?", hits, weights, embed, flat_idf)
+    chosen = extract("When was the treaty signed in Lisbon?", hits, weights, embed, flat_idf, judge)
     assert chosen.answered
     assert chosen.candidate is not None
     assert "13 December 2007" in chosen.candidate.text
     assert chosen.candidate.rank == 1
 
 
-def test_the_reader_declines_when_no_sentence_can_answer(embed) -> None:
+def test_the_reader_declines_when_no_sentence_can_answer(embed, judge) -> None:
     weights = ReaderWeights.load(SHIPPED_WEIGHTS)
     hits = [hit(RIVER, 0.05, "b"), hit(TREATY, 0.04, "a")]
-    chosen = extract("What is the boiling point of tungsten?", hits, weights, embed, flat_idf)
+    chosen = extract(
+        "What is the boiling point of tungsten?", hits, weights, embed, flat_idf, judge
+    )
     assert not chosen.answered
     assert chosen.probability < weights.threshold
 

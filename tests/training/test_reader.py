@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from engine.extract import ReaderWeights
+from engine.extract import ANSWERABILITY, ReaderWeights
 from engine.judge import question_log_probability
 from engine.loader import Specialist
 from specialist.errors import UserError
 from specialist.settings import PROJECT_ROOT
 from training.raft import load_xquad
-from training.reader import JUDGE_WEIGHTS, LIFT_WEIGHTS, Split, fit_reader, folds_of, observe_all
+from training.reader import JUDGE_WEIGHTS, Split, fit_reader, folds_of, observe_all
 
 CORPUS = PROJECT_ROOT / "corpora" / "xquad"
 QUESTIONS = PROJECT_ROOT / "corpora" / "training" / "raft_train.jsonl"
@@ -82,7 +82,7 @@ def test_folds_hold_out_dev_first_then_the_train_articles_dealt_in_sorted_order(
         folds_of(split, 1)
 
 
-def test_fit_reader_uses_the_extra_questions_and_picks_judge_and_lift_weights_held_out(
+def test_fit_reader_uses_the_extra_questions_and_fits_the_decline_held_out(
     settings, base_model, files, tmp_path
 ) -> None:
     from retrieval.corpus_xquad import xquad_index
@@ -115,11 +115,13 @@ def test_fit_reader_uses_the_extra_questions_and_picks_judge_and_lift_weights_he
     assert weights.record["cross_fitted"]["folds"] == [DEV, ["Geology"], ["Oxygen"]]
     tried = weights.record["answered_and_holds_gold_pct_by_judge_weight"]
     assert set(tried) == {str(w) for w in JUDGE_WEIGHTS}
-    assert weights.lift_weight in LIFT_WEIGHTS
-    lifted = weights.record["declines_withheld_pct_by_lift_weight"]
-    assert lifted[str(weights.lift_weight)] == max(lifted.values())
+    assert weights.answerability is not None
+    assert weights.answerability.features == ANSWERABILITY, "the judge's signals too"
     held_out = weights.record["held_out"]
-    assert held_out["declines_withheld_pct"] == lifted[str(weights.lift_weight)]
+    before = weights.record["held_out_sentence_confidence"]
+    assert held_out["declines_answerable_pct"] == pytest.approx(10, abs=5)
+    assert 0 <= held_out["declines_withheld_pct"] <= 100
+    assert held_out["best_sentence_holds_gold_pct"] == before["best_sentence_holds_gold_pct"]
     every_question = sum(len(load_xquad(files["xquad"])[t]) for t in TRAIN + DEV)
     assert held_out["questions"] == every_question, "each article's questions held out once"
     assert 0 <= held_out["declines_answerable_pct"] <= 100
