@@ -105,6 +105,18 @@ ANSWERABILITY = (
 """The question-level signals the decision to decline may rest on (:func:`answerability_signals`)."""
 JUDGED_SIGNALS = frozenset({"lift", "best_given_vs_none", "unconditional"})
 """The signals that need the judge's verdict."""
+FUNCTION_WORDS = frozenset(
+    bm25_tokens(
+        [
+            "what which who whom whose when where why how do does did it its they their them he "
+            "his him she her can could would should will has have had be been being this that "
+            "these those there many much"
+        ]
+    )[0]
+)
+"""Stems of question words, auxiliaries and pronouns: no passage "covers" them. In a small corpus
+that lacks them they get the highest IDF there is, and counting them would make every question look
+half unanswered."""
 
 
 @dataclass(frozen=True)
@@ -234,7 +246,7 @@ def answerability_signals(
     (``lift``), the same for the judge's favourite (``best_given_vs_none``), and how predictable
     the question is with no passage at all (``unconditional``).
     """
-    asked = sorted(set(bm25_tokens([question])[0]))
+    asked = sorted(set(bm25_tokens([question])[0]) - FUNCTION_WORDS)
     weights = np.asarray(idf(asked), dtype=np.float64) if asked else np.zeros(0)
     terms = [set(tokens) for tokens in bm25_tokens(list(texts))]
     everywhere = set().union(*terms)

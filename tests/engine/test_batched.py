@@ -109,7 +109,10 @@ def test_scores_match_the_transformers_judge(f32_settings, engine, base_model) -
     ours = question_log_probability(
         Specialist(None, tokenizer, "smollm2-135m", None, batched=engine), question, sentences
     )
-    assert ours == pytest.approx(local, abs=1e-3)
+    # llama.cpp's float32 kernels sum in another order than torch's, and the order depends on the
+    # CPU's vector width: 1.2e-3 apart on an AVX-512 machine, under 1e-3 on an AVX2 one. The
+    # answerability model standardizes these scores by about 1, so 5e-3 is far below a decision.
+    assert ours == pytest.approx(local, abs=5e-3)
 
 
 def test_adapter_is_folded_into_the_gguf_as_transformers_merges_it(

@@ -57,10 +57,12 @@ def test_dev_loss_is_per_completion_token_over_the_dev_set(trained, base_model) 
         encode_fitting(examples, tokenizer, config.max_seq_length)[0], config
     )
     batch = Collator(tokenizer.pad_token_id)(dev)
-    with torch.no_grad():
+    # the trainer computes in the config's dtype: bfloat16 autocast where the CPU has it natively
+    bfloat16 = config.dtype == "bfloat16"
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
         logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
     before = torch.nn.functional.cross_entropy(
-        logits[:, :-1].reshape(-1, logits.shape[-1]),
+        logits[:, :-1].float().reshape(-1, logits.shape[-1]),
         batch["labels"][:, 1:].reshape(-1),
         ignore_index=-100,
     )
