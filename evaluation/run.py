@@ -68,7 +68,10 @@ class Options:
 
 
 def reader_record(settings: Settings) -> dict[str, Any]:
-    """The extractive reader's judge weight and decline threshold (nothing for ``generate``)."""
+    """The extractive reader's judge weight, answerability signals and decline threshold.
+
+    Nothing for the ``generate`` reader.
+    """
     if settings.reader != "extract":
         return {}
     weights = ReaderWeights.load(settings.reader_weights or SHIPPED_WEIGHTS)
