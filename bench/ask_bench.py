@@ -126,6 +126,12 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far, all its threads together."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def ask_http(url: str, top_k: int, max_new_tokens: int):
     """One streamed /ask, timed from the client side."""
 
@@ -354,9 +360,14 @@ def main() -> None:
         ask = ask_http(url, args.top_k, args.max_new_tokens)
         ask(questions[0])  # warm-up: first-call allocations are not what users see
         for c in args.concurrency:
+            used = cpu_seconds(service.pid)
             rows, wall = run_concurrent(ask, questions, c)
             results["ours"][f"c{c}"] = summarize(rows, wall)
             results["ours"][f"c{c}"]["service_peak_rss_mb"] = round(peak_rss_mb(service.pid))
+            # how many of the machine's cores the service kept busy: throughput can grow with
+            # concurrency only as far as idle cores (or cheaper batched work) allow
+            busy = (cpu_seconds(service.pid) - used) / wall
+            results["ours"][f"c{c}"]["service_cores_busy"] = round(busy, 2)
             results["rows"][f"ours_c{c}"] = rows
             print(f"ours c={c}: {results['ours'][f'c{c}']}", flush=True)
     finally:
@@ -408,6 +419,16 @@ def main() -> None:
                 f"speed-up {c}: p50 total x{ratios[c]['p50_total']}, p50 TTFT x{ratios[c]['p50_ttft']}"
             )
     results["speedup_vs_baseline"] = ratios
+    if {"c1", "c4"} <= results["ours"].keys():
+        ours = results["ours"]
+        results["c4_vs_c1_throughput"] = round(
+            ours["c4"]["throughput_qps"] / ours["c1"]["throughput_qps"], 2
+        )
+        print(
+            f"answers/s at c4 vs c1: x{results['c4_vs_c1_throughput']} (cores busy "
+            f"{ours['c1']['service_cores_busy']} at c1, {ours['c4']['service_cores_busy']} at c4, "
+            f"of {os.cpu_count()})"
+        )
     for step, row in results.get("ablation", {}).items():
         print(
             f"ablation  {step:<55} total {row['mean_total_s']:.2f}s  TTFT {row['mean_ttft_s']:.2f}s"

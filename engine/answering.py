@@ -298,7 +298,7 @@ def extracted_answer(
         question,
         hits,
         policy.reader,
-        sentence_vectors(index),
+        sentence_vectors(index).of,
         index.idf,
         partial(question_log_probability, specialist),
     )

@@ -464,7 +464,7 @@ def extract(
     question: str,
     hits: Sequence[Hit],
     weights: ReaderWeights,
-    embed: Callable[[list[str]], np.ndarray],
+    vectors: Callable[[str, Sequence[Hit]], np.ndarray],
     idf: Callable[[list[str]], list[float]],
     judge: Judge | None = None,
 ) -> Extracted:
@@ -477,8 +477,8 @@ def extract(
     if not found:
         return Extracted(None, 0.0, False)
     texts = [c.text for c in found]
-    vectors = embed([question, *texts])
-    rows = features(question, found, hits, vectors[1:] @ vectors[0], idf)
+    embedded = vectors(question, hits)
+    rows = features(question, found, hits, embedded[1:] @ embedded[0], idf)
     logits = weights.logits(rows)
     verdict = None
     if judge is not None and weights.uses_judge:
@@ -501,17 +501,38 @@ def best_matching_sentence(question: str, hits: Sequence[Hit]) -> Candidate | No
 
 
 class SentenceVectors:
-    """The embedder's vectors of sentences, remembered (least recently used goes first).
+    """The embedder's vectors of a question and of its hits' sentences.
 
-    The same chunks come back for related questions, and embedding their ~25 sentences is most of
-    the reader's cost, so each sentence is embedded once while it stays in use.
+    A hit that is one of the index's chunks as indexed has its sentences' vectors from the index
+    (embedded when it was built, :mod:`retrieval.sentences`). Any other text (a chunk with its
+    answer withheld, an index built before sentence vectors were stored) is embedded and
+    remembered, least recently used first to go: the same chunks come back for related questions.
     """
 
-    def __init__(self, embed: Callable[[list[str]], np.ndarray], capacity: int) -> None:
+    def __init__(
+        self,
+        embed: Callable[[list[str]], np.ndarray],
+        capacity: int,
+        stored: Callable[[Hit], np.ndarray | None] = lambda hit: None,
+    ) -> None:
         self._embed = embed
         self._capacity = capacity
+        self._stored = stored
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+
+    def of(self, question: str, hits: Sequence[Hit]) -> np.ndarray:
+        """The question's vector, then one per sentence of :func:`candidates` of ``hits``."""
+        blocks = [self._stored(hit) for hit in hits]
+        texts = [c.text for c in candidates(hits) if blocks[c.rank] is None]
+        embedded = self([question, *texts])
+        rows, start = [embedded[:1]], 1
+        for hit, block in zip(hits, blocks, strict=True):
+            if block is None:
+                block = embedded[start : start + len(sentences(hit.text))]
+                start += len(block)
+            rows.append(block)
+        return np.concatenate(rows)
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         """One normalized vector per text, in order."""
@@ -542,5 +563,7 @@ def sentence_vectors(index: HybridIndex) -> SentenceVectors:
     with _VECTORS_LOCK:
         vectors = _VECTORS.get(index)
         if vectors is None:
-            vectors = _VECTORS[index] = SentenceVectors(index.embed, CACHED_SENTENCES)
+            vectors = _VECTORS[index] = SentenceVectors(
+                index.embed, CACHED_SENTENCES, index.stored_sentence_vectors
+            )
         return vectors

@@ -8,6 +8,7 @@
     embeddings.npy    float32 (rows, 384), L2-normalized; reused for unchanged chunks
     dense.faiss       exact inner product (IndexFlatIP) or HNSW above ``hnsw_above`` rows
     bm25/             bm25s index over "title > heading" plus chunk text, English stemming
+    sentence_*.npy    each chunk's sentences embedded for the extractive reader (retrieval.sentences)
 """
 
 from __future__ import annotations

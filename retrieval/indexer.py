@@ -4,7 +4,9 @@ A manifest records each file's size, mtime and sha256. A file whose size and mti
 that, content hash) match the current version keeps its chunks and embeddings as they are; only
 new or changed files are loaded and chunked, and a chunk whose embedded text already has an
 embedding (a renamed file, an unchanged paragraph of an edited file) reuses it. Files that vanished
-lose their chunks. An unchanged folder writes nothing. Every build goes through
+lose their chunks. Each chunk's sentences are embedded too, for the extractive reader, and reused
+with their chunk (:mod:`retrieval.sentences`). An unchanged folder writes nothing, unless its
+version predates the sentence vectors. Every build goes through
 :class:`~specialist.versions.VersionStore`: one writer at a time, a new folder switched in with
 ``os.replace``, so killing the indexer at any point leaves the previous version served.
 
@@ -31,9 +33,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from retrieval import artifacts
+from retrieval import artifacts, sentences
 from retrieval.chunking import Chunk, Chunker
 from retrieval.loaders import SUPPORTED_SUFFIXES, SkipFile, is_supported, load_documents
+from retrieval.sentences import StoredSentences
 from specialist.errors import UserError
 from specialist.settings import Settings
 from specialist.versions import VersionStore
@@ -69,6 +72,7 @@ class IndexReport:
     chunks_total: int = 0
     chunks_embedded: int = 0
     chunks_reused: int = 0
+    sentences_embedded: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     changed: bool = True
@@ -81,7 +85,8 @@ class IndexReport:
             f"{self.files_renamed} renamed, {self.files_unchanged} unchanged, "
             f"{self.files_deleted} deleted, {len(self.skipped)} skipped; "
             f"{self.chunks_total} chunks ({self.chunks_embedded} embedded, "
-            f"{self.chunks_reused} reused) in {self.seconds:.1f} s"
+            f"{self.chunks_reused} reused), {self.sentences_embedded} sentences embedded "
+            f"in {self.seconds:.1f} s"
         )
 
 
@@ -123,6 +128,7 @@ class _Previous:
     chunks: list[Chunk]
     embeddings: np.ndarray
     row_by_key: dict[str, int]
+    sentences: StoredSentences | None
 
     @classmethod
     def load(cls, store: VersionStore, compatibility: dict) -> _Previous | None:
@@ -137,6 +143,7 @@ class _Previous:
             chunks = artifacts.read_chunks(path)
             embeddings = artifacts.read_embeddings(path)
             manifest = artifacts.read_json(path, artifacts.MANIFEST)
+            stored = StoredSentences.read(path)
         except (OSError, ValueError, TypeError) as exc:
             log.warning("current index %s is unreadable (%s); rebuilding from scratch", path, exc)
             return None
@@ -144,7 +151,7 @@ class _Previous:
         for row, chunk in enumerate(chunks):
             rows_by_file.setdefault(chunk.file, []).append(row)
         row_by_key = {chunk.embed_key: row for row, chunk in enumerate(chunks)}
-        return cls(meta, manifest, rows_by_file, chunks, embeddings, row_by_key)
+        return cls(meta, manifest, rows_by_file, chunks, embeddings, row_by_key, stored)
 
 
 class _Build:
@@ -254,7 +261,8 @@ class _Build:
         same_lexical = previous and previous.meta.get("lexical") == artifacts.lexical_params(
             self.settings
         )
-        if current and same_lexical and not fresh and not deleted and not stats_changed:
+        unchanged = not fresh and not deleted and not stats_changed
+        if current and same_lexical and previous.sentences is not None and unchanged:
             report.version = current
             report.changed = False
             report.chunks_total = len(previous.chunks)
@@ -262,7 +270,7 @@ class _Build:
             report.seconds = time.perf_counter() - started
             return report
 
-        chunks, embeddings = self._assemble(manifest, kept_rows, fresh, previous, report)
+        chunks, embeddings, sources = self._assemble(manifest, kept_rows, fresh, previous, report)
         if not chunks:
             kinds = ", ".join(sorted({*SUPPORTED_SUFFIXES, "corpus.jsonl"}))
             raise UserError(
@@ -277,8 +285,13 @@ class _Build:
             "dim": int(embeddings.shape[1]),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
+        stored, report.sentences_embedded = self._sentences(
+            chunks, sources, previous, int(embeddings.shape[1])
+        )
+        meta["sentences"] = len(stored.vectors)
         with self.store.new_version() as pending:
             artifacts.write_version(pending.path, meta, manifest, chunks, embeddings, self.settings)
+            stored.write(pending.path)
             report.version = pending.name
         report.chunks_total = len(chunks)
         report.seconds = time.perf_counter() - started
@@ -424,8 +437,11 @@ class _Build:
         fresh: dict[str, list[Chunk]],
         previous: _Previous | None,
         report: IndexReport,
-    ) -> tuple[list[Chunk], np.ndarray]:
-        """All chunks in file order, with embeddings reused where the embedded text is known."""
+    ) -> tuple[list[Chunk], np.ndarray, list[int]]:
+        """All chunks in file order, with embeddings reused where the embedded text is known.
+
+        Also returns, per chunk, the previous version's row it was reused from (-1 for none).
+        """
         chunks: list[Chunk] = []
         sources: list[int] = []  # row of the previous version, or -1 - position in `pending`
         pending: list[Chunk] = []
@@ -446,7 +462,7 @@ class _Build:
         report.chunks_embedded = len(pending)
         report.chunks_reused = len(chunks) - len(pending)
         if not chunks:
-            return [], np.zeros((0, 0), dtype=np.float32)
+            return [], np.zeros((0, 0), dtype=np.float32), []
         new_vectors = self._embed(pending)
         dim = new_vectors.shape[1] if len(pending) else previous.embeddings.shape[1]
         embeddings = np.empty((len(chunks), dim), dtype=np.float32)
@@ -456,13 +472,29 @@ class _Build:
             embeddings[reused] = previous.embeddings[index[reused]]
         if len(pending):
             embeddings[~reused] = new_vectors[-1 - index[~reused]]
-        return chunks, embeddings
+        return chunks, embeddings, [max(row, -1) for row in sources]
+
+    def _sentences(
+        self, chunks: list[Chunk], sources: list[int], previous: _Previous | None, dim: int
+    ) -> tuple[StoredSentences, int]:
+        """Each chunk's sentence vectors, reused from ``previous`` for unchanged chunks, and how
+        many sentences had to be embedded."""
+        before = [
+            (row, previous.chunks[row].text) if previous and row >= 0 else (-1, "")
+            for row in sources
+        ]
+        stored = previous.sentences if previous else None
+        return sentences.assemble([c.text for c in chunks], before, stored, self._encode, dim)
 
     def _embed(self, chunks: list[Chunk]) -> np.ndarray:
         if not chunks:
             return np.zeros((0, 0), dtype=np.float32)
+        return self._encode([c.embed_text for c in chunks])
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        """Normalized embeddings of ``texts``, with a progress bar when the run shows one."""
         vectors = self.embedder.encode(
-            [c.embed_text for c in chunks],
+            texts,
             batch_size=self.settings.embed_batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,

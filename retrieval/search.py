@@ -17,7 +17,9 @@ import numpy as np
 
 from retrieval import artifacts
 from retrieval.chunking import Chunk
+from retrieval.sentences import StoredSentences
 from specialist.settings import Settings
+from specialist.text import sentences
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -82,6 +84,8 @@ class HybridIndex:
             self._dense.hnsw.efSearch = artifacts.HNSW_EF_SEARCH
         self._bm25 = artifacts.read_bm25(path)
         self._sources = np.array([c.source for c in self.chunks])
+        self._sentences = StoredSentences.read(path)
+        self._row_by_chunk_id = {chunk.chunk_id: row for row, chunk in enumerate(self.chunks)}
         self._document_frequency: np.ndarray | None = None
 
     @property
@@ -117,6 +121,17 @@ class HybridIndex:
             queries, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )
         return np.asarray(vectors, dtype=np.float32).reshape(len(queries), -1)
+
+    def stored_sentence_vectors(self, hit: Hit) -> np.ndarray | None:
+        """The vectors of ``hit``'s sentences embedded when this version was built.
+
+        None when ``hit`` is not one of this version's chunks as it was indexed (evaluation
+        withholds answers from hit texts), or the version predates sentence vectors.
+        """
+        row = self._row_by_chunk_id.get(hit.chunk_id)
+        if self._sentences is None or row is None or self.chunks[row].text != hit.text:
+            return None
+        return self._sentences.block(row, sentences(hit.text))
 
     def idf(self, terms: list[str]) -> list[float]:
         """Inverse document frequency, ``log(1 + chunks / chunks holding the term)``, per term.

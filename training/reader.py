@@ -125,7 +125,7 @@ def observe(index: HybridIndex, question: Question, hits: Sequence[Hit], withhel
     if not found:
         empty = np.zeros((0, len(FEATURES)))
         return Seen(article, question.question, (), empty, np.zeros(0, dtype=bool), withheld)
-    vectors = sentence_vectors(index)([question.question, *(c.text for c in found)])
+    vectors = sentence_vectors(index).of(question.question, hits)
     rows = features(question.question, found, hits, vectors[1:] @ vectors[0], index.idf)
     labels = np.array([holds_answer(c.text, question.answers) for c in found])
     return Seen(article, question.question, tuple(c.text for c in found), rows, labels, withheld)

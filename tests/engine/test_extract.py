@@ -50,10 +50,12 @@ def judge(settings) -> Judge:
 
 @pytest.fixture(scope="module")
 def embed(embedder):
+    """The reader's vectors of a question and its hits' sentences, all embedded on the fly."""
+
     def vectors(texts: list[str]) -> np.ndarray:
         return np.asarray(embedder.encode(texts, normalize_embeddings=True), dtype=np.float32)
 
-    return vectors
+    return SentenceVectors(vectors, capacity=100).of
 
 
 def test_candidates_are_every_sentence_in_hit_order() -> None:
@@ -131,3 +133,24 @@ def test_sentence_vectors_embed_each_text_once_and_forget_the_oldest() -> None:
     vectors(["ccc"])
     vectors(["a"])
     assert calls[-1] == ["a"]
+
+
+def test_sentence_vectors_take_stored_ones_and_embed_only_the_rest() -> None:
+    calls: list[list[str]] = []
+
+    def fake_embed(texts: list[str]) -> np.ndarray:
+        calls.append(list(texts))
+        return np.array([[float(len(t)), 0.0] for t in texts])
+
+    def stored(found: Hit) -> np.ndarray | None:
+        return np.array([[-1.0, 1.0]] * 3) if found.chunk_id == "a" else None
+
+    vectors = SentenceVectors(fake_embed, capacity=10, stored=stored)
+    rows = vectors.of("Q?", [hit(RIVER, chunk="b"), hit(TREATY, chunk="a")])
+    river = [c.text for c in candidates([hit(RIVER)])]
+    assert calls == [["Q?", *river]], "the stored chunk's sentences are not embedded"
+    assert rows.tolist() == [
+        [2.0, 0.0],
+        *([float(len(t)), 0.0] for t in river),
+        *([[-1.0, 1.0]] * 3),
+    ]
