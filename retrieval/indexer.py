@@ -5,8 +5,9 @@ that, content hash) match the current version keeps its chunks and embeddings as
 new or changed files are loaded and chunked, and a chunk whose embedded text already has an
 embedding (a renamed file, an unchanged paragraph of an edited file) reuses it. Files that vanished
 lose their chunks. Each chunk's sentences are embedded too, for the extractive reader, and reused
-with their chunk (:mod:`retrieval.sentences`). An unchanged folder writes nothing, unless its
-version predates the sentence vectors. Every build goes through
+with their chunk (:mod:`retrieval.sentences`), unless the generating reader is configured, which
+does not read them. An unchanged folder writes nothing, unless its version lacks sentence vectors
+the extractive reader wants. Every build goes through
 :class:`~specialist.versions.VersionStore`: one writer at a time, a new folder switched in with
 ``os.replace``, so killing the indexer at any point leaves the previous version served.
 
@@ -262,7 +263,9 @@ class _Build:
             self.settings
         )
         unchanged = not fresh and not deleted and not stats_changed
-        if current and same_lexical and previous.sentences is not None and unchanged:
+        sentences_wanted = self.settings.reader == "extract"
+        has_sentences = previous is not None and previous.sentences is not None
+        if current and same_lexical and (has_sentences or not sentences_wanted) and unchanged:
             report.version = current
             report.changed = False
             report.chunks_total = len(previous.chunks)
@@ -285,13 +288,16 @@ class _Build:
             "dim": int(embeddings.shape[1]),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        stored, report.sentences_embedded = self._sentences(
-            chunks, sources, previous, int(embeddings.shape[1])
-        )
-        meta["sentences"] = len(stored.vectors)
+        stored = None
+        if sentences_wanted:  # only the extractive reader reads them; they double a full build
+            stored, report.sentences_embedded = self._sentences(
+                chunks, sources, previous, int(embeddings.shape[1])
+            )
+            meta["sentences"] = len(stored.vectors)
         with self.store.new_version() as pending:
             artifacts.write_version(pending.path, meta, manifest, chunks, embeddings, self.settings)
-            stored.write(pending.path)
+            if stored is not None:
+                stored.write(pending.path)
             report.version = pending.name
         report.chunks_total = len(chunks)
         report.seconds = time.perf_counter() - started

@@ -68,3 +68,13 @@ def test_a_version_without_sentence_vectors_is_upgraded(
     assert upgraded.changed and upgraded.chunks_embedded == 0, "chunk vectors are reused"
     index = open_index(settings, embedder, root=index_root)
     assert index.stored_sentence_vectors(index.search("Rhine", k=1)[0]) is not None
+
+
+def test_the_generating_reader_indexes_no_sentences(settings, embedder, corpus, index_root):
+    generating = settings.model_copy(update={"reader": "generate"})
+    first = build(generating, corpus, index_root, embedder)
+    assert first.sentences_embedded == 0
+    assert not (index_root / "versions" / first.version / sentences.OFFSETS).exists()
+    assert not build(generating, corpus, index_root, embedder).changed
+    extracting = build(settings, corpus, index_root, embedder)
+    assert extracting.changed and extracting.sentences_embedded > 0
