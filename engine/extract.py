@@ -35,6 +35,7 @@ import numpy as np
 
 from engine.focus import most_shared_terms
 from retrieval.artifacts import bm25_tokens
+from retrieval.sentences import sentence_texts
 from specialist.errors import UserError
 from specialist.text import sentences
 
@@ -134,8 +135,11 @@ def candidates(hits: Sequence[Hit]) -> list[Candidate]:
     """Every sentence of every hit, in hit order, then sentence order."""
     found = []
     for rank, hit in enumerate(hits):
-        for index, (start, end) in enumerate(sentences(hit.text)):
-            found.append(Candidate(rank, index, hit.text[start:end].strip(), start, end))
+        spans = sentences(hit.text)
+        for index, (text, (start, end)) in enumerate(
+            zip(sentence_texts(hit.text, spans), spans, strict=True)
+        ):
+            found.append(Candidate(rank, index, text, start, end))
     return found
 
 

@@ -32,7 +32,8 @@ OFFSETS = "sentence_offsets.npy"
 
 
 def sentence_texts(text: str, spans: Sequence[tuple[int, int]]) -> list[str]:
-    """The sentences the reader reads: each span of ``text``, stripped."""
+    """The sentences the reader reads: each span of ``text``, stripped (its candidates' texts, and
+    what the index embeds for them)."""
     return [text[start:end].strip() for start, end in spans]
 
 
