@@ -36,17 +36,21 @@ COPY --chown=app:app evaluation ./evaluation
 COPY --chown=app:app corpora ./corpora
 COPY --chown=app:app adapters ./adapters
 COPY --chown=app:app configs ./configs
+COPY --chown=app:app deploy/llama_cpp_wheel.sh ./deploy/llama_cpp_wheel.sh
 RUN pip install -e .
 
 # WITH_ENGINE=true adds llama.cpp's OpenAI-compatible server (the `engine` extra, compiled here;
 # the compilers are removed after, OpenMP kept): the image then also runs as deploy/compose.yaml's engine.
+# LLAMA_CPU picks the instruction sets (deploy/llama_cpp_wheel.sh): avx2 runs on every x86-64 CPU.
 ARG WITH_ENGINE=false
+ARG LLAMA_CPU=avx2
 # hadolint ignore=DL3008
 RUN if [ "$WITH_ENGINE" = "true" ]; then \
         apt-get update \
         && apt-get install -y --no-install-recommends build-essential cmake libgomp1 \
-        && CMAKE_ARGS="-DLLAVA_BUILD=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF" \
-           pip install -e ".[engine]" \
+        && pip install --no-deps "$(SPECIALIST_WHEEL_CACHE=/tmp/wheels deploy/llama_cpp_wheel.sh "$LLAMA_CPU")" \
+        && pip install -e ".[engine]" \
+        && rm -rf /tmp/wheels \
         && apt-get purge -y build-essential cmake \
         && apt-get autoremove -y \
         && rm -rf /var/lib/apt/lists/*; \

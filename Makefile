@@ -27,17 +27,21 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# The `engine` extra: llama.cpp's OpenAI-compatible server, compiled from source once (pip keeps
-# the wheel in its cache). Only the library is built; llama.cpp's own tools and examples are not.
-LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF \
-	-DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF
+# The `engine` extra: llama.cpp's OpenAI-compatible server and the in-process engine, compiled
+# from source once per CPU level by deploy/llama_cpp_wheel.sh (the wheel is kept outside the
+# virtualenv, so a fresh clone on the same machine reuses it). The default, avx2, runs on every
+# x86-64 CPU since 2013, AMX ones included; llama.cpp's own -march=native build segfaults on AMX
+# CPUs. LLAMA_CPU=avx512 is faster on CPUs with AVX-512 VNNI/BF16 (bench/results/llama_builds.json).
+LLAMA_CPU ?= avx2
 
-$(VENV)/.engine: $(VENV)/.installed
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL="$$(nproc)" \
-		$(BIN)/pip install --quiet -e ".[dev,engine]"
+$(VENV)/.engine-$(LLAMA_CPU): $(VENV)/.installed deploy/llama_cpp_wheel.sh
+	rm -f $(VENV)/.engine-*
+	$(BIN)/pip install --quiet --force-reinstall --no-deps \
+		"$$(PIP=$(BIN)/pip deploy/llama_cpp_wheel.sh $(LLAMA_CPU))"
+	$(BIN)/pip install --quiet -e ".[dev,engine]"
 	touch $@
 
-engine: $(VENV)/.engine
+engine: $(VENV)/.engine-$(LLAMA_CPU)
 
 run: install
 	$(BIN)/specialist serve

@@ -21,6 +21,7 @@ from typing import Any
 
 from engine.gguf_lora import base_gguf, export_version
 from engine.remote import BASE_NAME, RemoteEngine
+from engine.selfcheck import check_gguf
 from specialist.settings import Settings, load_settings
 
 
@@ -48,7 +49,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def llama_cpp_config(
     settings: Settings, host: str, port: int, threads: int, context: int
 ) -> dict[str, Any]:
-    """The server configuration, converting adapters to GGUF under ``<home>/cache/gguf-lora``."""
+    """The server configuration, converting adapters to GGUF under ``<home>/cache/gguf-lora``.
+
+    Every entry is evaluated once by llama.cpp first (:mod:`engine.selfcheck`), so a build that
+    crashes on this CPU is refused here with one sentence, not by a server dying mid-request.
+    """
     from specialist.adapters import AdapterRegistry
 
     common = {
@@ -67,6 +72,14 @@ def llama_cpp_config(
             continue
         lora = export_version(settings, row.version)
         models.append({**common, "model_alias": row.version, "lora_path": str(lora)})
+    for model in models:
+        lora_path = model.get("lora_path")
+        check_gguf(
+            Path(model["model"]),
+            Path(lora_path) if lora_path else None,
+            threads,
+            settings.cache_dir,
+        )
     return {"host": host, "port": port, "models": models}
 
 

@@ -21,6 +21,7 @@ from engine.batched import BatchedEngine
 from engine.generate import AnswerText, generate_batch, stream_tokens
 from engine.gguf_merged import merged_gguf
 from engine.remote import RemoteModel, remote_engine
+from engine.selfcheck import check_gguf
 from specialist.adapters import ADAPTER_WEIGHTS, AdapterRegistry, adapter_problem
 from specialist.errors import UserError
 from specialist.settings import Settings
@@ -123,8 +124,10 @@ def load_specialist(
         remote = RemoteModel(engine, version, folder)
         return Specialist(None, load_tokenizer(settings), settings.base_model, version, remote)
     if settings.engine == "llama-cpp":
+        weights = merged_gguf(settings, version, folder)
+        check_gguf(weights, None, settings.threads, settings.cache_dir)
         batched = BatchedEngine(
-            merged_gguf(settings, version, folder),
+            weights,
             threads=settings.threads,
             slots=settings.engine_slots,
             prefill_chunk=settings.prefill_chunk,

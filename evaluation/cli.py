@@ -83,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from evaluation.systems import system_keys
     from specialist.settings import load_settings
 
+    systems = system_keys(args.systems) if args.systems else Options.systems
     settings = load_settings()
     data = resolve_data(args.data_dir, args.squad, args.summaries, args.beir, args.news)
     out = args.out or settings.home / "eval" / "all"
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         max_new_tokens=args.max_new_tokens,
         split_file=args.split_file,
         resume=args.resume,
-        systems=system_keys(args.systems) if args.systems else Options.systems,
+        systems=systems,
         summarize=not args.skip_summaries,
     )
     evaluate_all(settings, data, out, options)

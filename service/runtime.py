@@ -88,10 +88,12 @@ class Runtime:
                 log.info("no index yet; indexing %s in the background", self.settings.docs_dirs[0])
                 job = self.jobs.submit(Path(self.settings.docs_dirs[0]).resolve())
                 self.bootstrap_job = job.id
+        except UserError as exc:
+            self.startup_error = str(exc)
+            log.error("the service could not load its models: %s", exc)
+            return
         except Exception as exc:
-            self.startup_error = (
-                f"{type(exc).__name__}: {exc}" if not isinstance(exc, UserError) else str(exc)
-            )
+            self.startup_error = f"{type(exc).__name__}: {exc}"
             log.exception("the service could not load its models")
             return
         self._poller = threading.Thread(target=self._poll, name="version-poller", daemon=True)
