@@ -32,7 +32,7 @@ from engine.extract import (
 )
 from engine.focus import focus
 from engine.judge import question_log_probability
-from engine.schemas import AskResponse, Citation, Timings
+from engine.schemas import AskResponse, Citation, SummaryResponse, Timings
 from engine.threads import fit_threads
 from specialist.prompt import NO_ANSWER, PromptPassage, Turn, rag_request, render
 from specialist.text import sentences
@@ -216,9 +216,9 @@ def citations_for(answer: str, passages: Sequence[Numbered]) -> list[Citation]:
 
 @dataclass
 class Outcome:
-    """The finished answer plus what metrics need."""
+    """The finished answer (or summary, :mod:`engine.summaries`) plus what metrics need."""
 
-    response: AskResponse
+    response: AskResponse | SummaryResponse
     tokens: int
 
 

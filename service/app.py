@@ -18,7 +18,7 @@ from service.middleware import Guard, RequestMetrics
 from service.openai_errors import field_problems, http_error, is_openai, validation_error
 from service.openai_models import Specialists
 from service.pool import GenerationPool
-from service.routes import admin, ask, openai, status
+from service.routes import admin, ask, openai, status, summarize
 from service.runtime import Runtime
 from service.schemas import ERROR_RESPONSES
 from specialist import __version__
@@ -71,8 +71,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.state.started = int(time.time())
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(HTTPException, http_error)
-    for module in (status, ask, admin, openai):
+    for module in (status, ask, summarize, admin, openai):
         app.include_router(module.router)
-    app.add_middleware(Guard, api_key=settings.api_key, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        Guard,
+        api_key=settings.api_key,
+        max_body_bytes=settings.max_body_bytes,
+        max_document_bytes=settings.max_document_bytes,
+    )
     app.add_middleware(RequestMetrics, metrics=runtime.metrics)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from specialist.errors import UserError
 from specialist.settings import Settings, load_settings
@@ -111,6 +111,21 @@ def _ask_local(settings: Settings, payload: dict) -> dict:
 
 def _ask_remote(settings: Settings, url: str | None, payload: dict, echo: bool) -> dict:
     """Stream the answer from a running service, echoing tokens as they arrive."""
+    for event, data in service_events(settings, url, "/ask", {**payload, "stream": True}):
+        if event == "token" and echo:
+            print(data["text"], end="", flush=True)
+        elif event == "done":
+            if echo:
+                print()
+            return data
+    raise UserError("the service closed the stream before the answer was complete")
+
+
+def service_events(
+    settings: Settings, url: str | None, path: str, body: dict, timeout: float = 900
+) -> Iterator[tuple[str, dict]]:
+    """The server-sent events of POSTing ``body`` to ``path`` of the service (at ``url``, default
+    ``http://HOST:PORT``); an error answer, an ``error`` event or no service is one sentence."""
     import httpx
 
     base = (url or f"http://{settings.host}:{settings.port}").rstrip("/")
@@ -119,28 +134,25 @@ def _ask_remote(settings: Settings, url: str | None, payload: dict, echo: bool) 
         headers["authorization"] = f"Bearer {settings.api_key}"
     try:
         with httpx.stream(
-            "POST", f"{base}/ask", json={**payload, "stream": True}, headers=headers, timeout=300
+            "POST", f"{base}{path}", json=body, headers=headers, timeout=timeout
         ) as response:
             if response.status_code != 200:
                 response.read()
-                raise UserError(f"{base} answered {response.status_code}: {_detail(response)}")
+                raise UserError(
+                    f"{base} answered {response.status_code}: {response_detail(response)}"
+                )
             for event, data in parse_sse(response.iter_lines()):
-                if event == "token" and echo:
-                    print(data["text"], end="", flush=True)
-                elif event == "error":
+                if event == "error":
                     raise UserError(f"the service failed: {data['detail']}")
-                elif event == "done":
-                    if echo:
-                        print()
-                    return data
+                yield event, data
     except httpx.TransportError as exc:
         raise UserError(
-            f"cannot reach the service at {base} ({exc}); start it with `specialist serve` or use --local"
+            f"cannot reach the service at {base} ({exc}); start it with `specialist serve`"
         ) from None
-    raise UserError(f"{base} closed the stream before the answer was complete")
 
 
-def _detail(response) -> str:
+def response_detail(response) -> str:
+    """The error sentence of an answer: its JSON ``detail``, else the start of its text."""
     try:
         return str(response.json().get("detail"))
     except ValueError:

@@ -15,6 +15,8 @@ from service.metrics import Metrics
 from service.openai_errors import error_body, is_openai
 
 OPEN_PATHS = frozenset({"/health", "/ready", "/"})
+DOCUMENT_PATHS = frozenset({"/summarize", "/v1/chat/completions"})
+"""Routes whose body may carry a pasted document, with their own (larger) body limit."""
 """Routes that never need the API key: liveness, readiness and the page shell (which holds no
 data and asks the user for the key itself, because a browser cannot attach a bearer header to a
 page load)."""
@@ -32,13 +34,21 @@ async def send_json(
     await send({"type": "http.response.body", "body": body})
 
 
+def too_large(limit: int) -> str:
+    """The sentence a body over the limit gets."""
+    return f"request body is larger than {limit} bytes"
+
+
 class Guard:
     """API key (constant-time comparison) and request body limit."""
 
-    def __init__(self, app: ASGIApp, api_key: str | None, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, api_key: str | None, max_body_bytes: int, max_document_bytes: int
+    ) -> None:
         self.app = app
         self.expected = f"Bearer {api_key}".encode() if api_key else None
         self.max_body_bytes = max_body_bytes
+        self.max_document_bytes = max_document_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,16 +65,17 @@ class Guard:
                     {"WWW-Authenticate": "Bearer"},
                 )
                 return
+        limit = self.max_document_bytes if scope["path"] in DOCUMENT_PATHS else self.max_body_bytes
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
-            await send_json(send, scope["path"], 413, self.too_large())
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await send_json(send, scope["path"], 413, too_large(limit))
             return
         if scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        body, complete = await self._read_body(receive)
+        body, complete = await self._read_body(receive, limit)
         if not complete:
-            await send_json(send, scope["path"], 413, self.too_large())
+            await send_json(send, scope["path"], 413, too_large(limit))
             return
         replayed = False
 
@@ -77,11 +88,7 @@ class Guard:
 
         await self.app(scope, replay, send)
 
-    def too_large(self) -> str:
-        """The sentence a body over the limit gets."""
-        return f"request body is larger than {self.max_body_bytes} bytes"
-
-    async def _read_body(self, receive: Receive) -> tuple[bytes, bool]:
+    async def _read_body(self, receive: Receive, limit: int) -> tuple[bytes, bool]:
         """The whole body, read up to the limit (chunked uploads declare no length)."""
         chunks: list[bytes] = []
         size = 0
@@ -91,7 +98,7 @@ class Guard:
                 return b"", True
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
+            if size > limit:
                 return b"", False
             chunks.append(chunk)
             if not message.get("more_body", False):

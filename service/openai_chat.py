@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from engine.answering import cited_numbers
 from engine.schemas import AskResponse, Citation
+from engine.summaries import message_limit
 from service.openai_errors import OpenAIError
 from service.openai_schemas import (
     MAX_STOP_SEQUENCES,
@@ -90,11 +91,10 @@ def read_request(body: ChatCompletionRequest, settings: Settings) -> ChatAsk:
     question = turns[-1].content.strip()
     if not question:
         raise invalid("messages", "the last user message is blank")
-    if len(question) > settings.max_question_chars:
+    most = message_limit(question, settings.max_question_chars, settings.max_summary_chars)
+    if len(question) > most:
         raise invalid(
-            "messages",
-            f"the question is at most {settings.max_question_chars} characters "
-            f"(got {len(question)})",
+            "messages", f"the question is at most {most} characters (got {len(question)})"
         )
     limit = settings.max_new_tokens_limit
     max_tokens = body.max_completion_tokens or body.max_tokens

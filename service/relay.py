@@ -14,15 +14,17 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from fastapi import HTTPException, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from engine.answering import Outcome
 from engine.remote import EngineRefusedError, EngineUnavailableError
 from service.metrics import Metrics
 from service.pool import GenerationPool, OverloadedError
-from specialist.errors import UserError
+from specialist.errors import NotFoundError, UserError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,11 +39,24 @@ Event = tuple[Literal["token", "error", "done"], object]
 """What a streamed answer relays: a piece of text, an error sentence, or the finished Outcome."""
 
 
+@dataclass(frozen=True)
+class Job:
+    """One answer (or summary) a request asked for: what runs it and what watches it."""
+
+    request: Request
+    pool: GenerationPool
+    metrics: Metrics
+    run: Run
+    stop: threading.Event
+    arrived: float
+
+
 def counted(metrics: Metrics, on_token: Callable[[str], None] | None) -> Callable[[str], None]:
     """``on_token`` that also counts each piece as it is made, abandoned answers included."""
 
     def count(piece: str) -> None:
-        metrics.tokens.inc()
+        if isinstance(piece, str):  # a summary also relays its progress and finished sentences
+            metrics.tokens.inc()
         if on_token is not None:
             on_token(piece)
 
@@ -56,11 +71,13 @@ def record(metrics: Metrics, outcome: Outcome) -> None:
 
 def as_http_error(exc: UserError) -> HTTPException:
     """The HTTP answer to a pipeline error: 503 with ``Retry-After`` while the engine is away,
-    409 when it refuses an adapter, else 422 with the error's sentence."""
+    409 when it refuses an adapter, 404 for what does not exist, else 422 with the error's sentence."""
     if isinstance(exc, EngineUnavailableError):
         return HTTPException(503, str(exc), headers={"Retry-After": str(exc.retry_after)})
     if isinstance(exc, EngineRefusedError):
         return HTTPException(409, str(exc))
+    if isinstance(exc, NotFoundError):
+        return HTTPException(404, str(exc))
     return HTTPException(422, str(exc))
 
 
@@ -82,27 +99,25 @@ async def hung_up(request: Request) -> None:
         pass
 
 
-async def answer_unless_gone(
-    request: Request, pool: GenerationPool, metrics: Metrics, run: Run, stop: threading.Event
-) -> Outcome | None:
+async def answer_unless_gone(job: Job) -> Outcome | None:
     """The finished answer, or None when the client hung up first (the answer is then stopped).
 
     A :class:`UserError` from the pipeline becomes an HTTP error (:func:`as_http_error`).
     """
-    answer = asyncio.wrap_future(admit(pool, lambda: run(counted(metrics, None))))
-    gone = asyncio.ensure_future(hung_up(request))
+    answer = asyncio.wrap_future(admit(job.pool, lambda: job.run(counted(job.metrics, None))))
+    gone = asyncio.ensure_future(hung_up(job.request))
     try:
         await asyncio.wait({answer, gone}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         gone.cancel()
     if not answer.done():
-        stop.set()
+        job.stop.set()
         return None
     try:
         outcome = answer.result()
     except UserError as exc:
         raise as_http_error(exc) from None
-    record(metrics, outcome)
+    record(job.metrics, outcome)
     return outcome
 
 
@@ -114,26 +129,19 @@ class StreamedAnswer:
     the client leaves or the consumer stops reading.
     """
 
-    def __init__(
-        self,
-        request: Request,
-        pool: GenerationPool,
-        metrics: Metrics,
-        run: Run,
-        stop: threading.Event,
-        arrived: float,
-    ) -> None:
-        self.request = request
-        self.metrics = metrics
-        self.stop = stop
-        self.arrived = arrived
+    def __init__(self, job: Job) -> None:
+        self.request = job.request
+        self.metrics = job.metrics
+        self.stop = job.stop
+        self.arrived = job.arrived
+        run, metrics = job.run, job.metrics
         loop = asyncio.get_running_loop()
         self.queue: asyncio.Queue[Event] = asyncio.Queue()
 
         def push(kind: Literal["token", "error", "done"], payload: object) -> None:
             loop.call_soon_threadsafe(self.queue.put_nowait, (kind, payload))
 
-        def job() -> None:
+        def work() -> None:
             try:
                 outcome = run(counted(metrics, lambda piece: push("token", piece)))
             except UserError as exc:
@@ -144,7 +152,7 @@ class StreamedAnswer:
             else:
                 push("done", outcome)
 
-        admit(pool, job)
+        admit(job.pool, work)
 
     async def events(self) -> AsyncIterator[Event]:
         """Pieces as they are generated, then one ``error`` or ``done`` event; nothing after."""
@@ -168,3 +176,26 @@ class StreamedAnswer:
                     return
         finally:
             self.stop.set()
+
+
+def event_stream(events: AsyncIterator[str]) -> StreamingResponse:
+    """Server-sent events, which no cache or proxy on the way may hold back (nginx buffers unless
+    ``X-Accel-Buffering: no``)."""
+    return StreamingResponse(
+        events,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def respond(
+    job: Job, stream: bool, events: Callable[[StreamedAnswer], AsyncIterator[str]]
+) -> Response:
+    """``job``'s outcome as JSON, or with ``stream`` as the server-sent ``events`` of it; nothing
+    (499, logged only) for a client that hung up first."""
+    if stream:
+        return event_stream(events(StreamedAnswer(job)))
+    outcome = await answer_unless_gone(job)
+    if outcome is None:
+        return Response(status_code=CLIENT_CLOSED)
+    return JSONResponse(outcome.response.model_dump())

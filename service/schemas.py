@@ -114,3 +114,68 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorResponse, "description": "Not ready or overloaded; see Retry-After"},
 }
 """Errors any route may answer, declared once so the OpenAPI contract matches what is sent."""
+
+
+class SummarizeRequest(BaseModel):
+    """``POST /summarize``: exactly one of ``source``, ``sources``, ``query`` or ``text``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str | None = Field(
+        default=None, max_length=4096, description="A source id as citations name it."
+    )
+    sources: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=10,
+        description="Several source ids, summarized together; each sentence cites its own.",
+    )
+    query: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="A topic: the documents about it are retrieved, then summarized.",
+    )
+    text: str | None = Field(
+        default=None, description="Pasted text, summarized as given (size limit from settings)."
+    )
+    length: Literal["short", "medium", "long"] = Field(
+        default="medium",
+        description="short: 1-2 sentences; medium: 3-5; long: up to 10.",
+    )
+    max_words: int | None = Field(
+        default=None, ge=10, le=2000, description="A word budget the summary stops at."
+    )
+    focus: str | None = Field(
+        default=None, max_length=500, description="What the summary should be about."
+    )
+    filters: AskFilters = Field(
+        default_factory=AskFilters, description="With ``query``: which sources may be retrieved."
+    )
+    stream: bool = Field(
+        default=False, description="Progress and sentences as server-sent events, then the JSON."
+    )
+
+
+SUMMARIZE_EXAMPLES: dict[str, dict[str, Any]] = {
+    "source": {
+        "summary": "One document by its source id",
+        "value": {"source": "Nikola_Tesla.md", "length": "short"},
+    },
+    "query": {
+        "summary": "The documents about a topic",
+        "value": {"query": "the Apollo program", "length": "medium"},
+    },
+    "text": {
+        "summary": "Pasted text",
+        "value": {
+            "text": "The council voted on Tuesday to close the old bridge to cars from March. "
+            "Cyclists and pedestrians may still cross it. A new bridge opens in 2027.",
+            "length": "short",
+        },
+    },
+    "focused": {
+        "summary": "Several sources, focused",
+        "value": {"sources": ["Rhine.md", "Warsaw.md"], "focus": "rivers", "stream": True},
+    },
+}

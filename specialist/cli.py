@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "specialist.eval_cli",
     "service.cli",
     "service.chat_cli",
+    "service.summarize_cli",
     "training.cli",
     "retrieval.cli",
     "engine.cli",

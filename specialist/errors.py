@@ -7,3 +7,7 @@ class UserError(Exception):
 
 class BusyError(UserError):
     """Another process holds the lock for this write (an indexer or a training run)."""
+
+
+class NotFoundError(UserError):
+    """What the request names does not exist (HTTP 404)."""

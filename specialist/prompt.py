@@ -20,6 +20,12 @@ SYSTEM = (
 NO_ANSWER = "The documents do not say."
 
 SUMMARY_INSTRUCTION = "Summarize the following text in one or two sentences."
+SUMMARY_LENGTHS = {
+    "short": SUMMARY_INSTRUCTION,
+    "medium": "Summarize the following text in three to five sentences.",
+    "long": "Summarize the following text in a paragraph of up to ten sentences.",
+}
+"""The instruction per summary length; ``short`` is the one the adapter's examples are built with."""
 RAG_INSTRUCTION = (
     "Answer the question in one or two sentences using only the passages above, and cite the "
     f'passage you used as [n]. If no passage answers it, reply exactly: "{NO_ANSWER}"'
@@ -45,9 +51,12 @@ class Turn:
     content: str
 
 
-def summary_request(document: str) -> str:
-    """User turn asking for a summary of ``document``."""
-    return f"{SUMMARY_INSTRUCTION}\n\n{document.strip()}"
+def summary_request(document: str, length: str = "short", focus: str | None = None) -> str:
+    """User turn asking for a summary of ``document`` (of ``length``, about ``focus`` if given)."""
+    instruction = SUMMARY_LENGTHS[length]
+    if focus:
+        instruction = f"{instruction} Focus on {focus.strip().rstrip('.')}."
+    return f"{instruction}\n\n{document.strip()}"
 
 
 def closed_book_request(question: str) -> str:

@@ -117,6 +117,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=16_384, ge=256, le=10_000_000, description="Largest request body the service reads."
     )
+    max_document_bytes: int = Field(
+        default=1_000_000,
+        ge=256,
+        le=100_000_000,
+        description="Largest request body of the routes that take pasted documents "
+        "(/summarize, /v1/chat/completions).",
+    )
+    max_summary_chars: int = Field(
+        default=200_000,
+        ge=1,
+        le=10_000_000,
+        description="Longest pasted text /summarize (or a chat message asking for a summary) takes.",
+    )
     max_new_tokens_limit: int = Field(
         default=256, ge=1, le=4096, description="Upper bound for max_new_tokens in /ask."
     )

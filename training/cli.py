@@ -20,6 +20,17 @@ QA_SPLIT = PROJECT_ROOT / "corpora" / "training" / "qa_split.json"
 
 DATA_FORMATS = ("dialogsum", "document-summary")
 EVAL_MODELS = ("base", "adapter")
+SUMMARY_COLUMNS = (
+    "rouge1",
+    "rouge2",
+    "rougeL",
+    "mean_words",
+    "unsupported_rate",
+    "copied_sentences",
+    "novel_bigrams",
+    "repeated_trigrams",
+    "repeated_sentences",
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -243,7 +254,9 @@ def run_raft(args: argparse.Namespace) -> int:
 def register_eval(kinds: argparse._SubParsersAction) -> None:
     """Attach ``eval summarize`` and ``eval rag``."""
     summarize = kinds.add_parser(
-        "summarize", help="ROUGE-1/2/L and summary length, base model vs adapter"
+        "summarize",
+        help="ROUGE-1/2/L, length, unsupported mentions and copying: base model vs adapter, "
+        "beside lead-1/2/3, a centroid extract and the references",
     )
     summarize.add_argument("--data", type=Path, required=True, help="e.g. DialogSum test.jsonl")
     summarize.add_argument(
@@ -254,14 +267,28 @@ def register_eval(kinds: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="drop documents that also occur in these files (the training split)",
     )
+    summarize.add_argument(
+        "--models",
+        choices=(*EVAL_MODELS, "product", "both", "all", "none"),
+        default="both",
+        help="product: the adapter through POST /summarize's operation (guard included); all: "
+        "base, adapter and product; none: only the rows that need no model (lead-N, centroid, "
+        "references)",
+    )
+    summarize.add_argument(
+        "--length",
+        choices=("short", "medium", "long"),
+        default="medium",
+        help="the product row's summary length (default medium, /summarize's default)",
+    )
     rag = kinds.add_parser(
         "rag", help="held-out XQuAD answers: gold span, token F1, citations, abstention"
     )
     rag.add_argument("--data", type=Path, required=True, help="raft_heldout.jsonl")
+    rag.add_argument("--models", choices=(*EVAL_MODELS, "both"), default="both")
     for parser in (summarize, rag):
         parser.add_argument("--adapter", help="adapter version (default: the current one)")
         parser.add_argument("--limit", type=int, help="evaluate the first N items only")
-        parser.add_argument("--models", choices=(*EVAL_MODELS, "both"), default="both")
         parser.add_argument("--batch-size", type=int, default=8)
         parser.add_argument(
             "--out", type=Path, help="JSON results; earlier results of the other model are kept"
@@ -271,7 +298,9 @@ def register_eval(kinds: argparse._SubParsersAction) -> None:
 
 
 def _models(choice: str) -> tuple[str, ...]:
-    return EVAL_MODELS if choice == "both" else (choice,)
+    return {"both": EVAL_MODELS, "all": (*EVAL_MODELS, "product"), "none": ()}.get(
+        choice, (choice,)
+    )
 
 
 def run_eval_summarize(args: argparse.Namespace) -> int:
@@ -287,12 +316,18 @@ def run_eval_summarize(args: argparse.Namespace) -> int:
         args.limit,
         args.out,
         args.batch_size,
+        length=args.length,
     )
     title = (
         f"summaries: {report['documents']} documents "
         f"({report['fingerprint']['dropped_duplicates']} duplicates of training data dropped)"
     )
-    _print_table(title, report["results"], ("rouge1", "rouge2", "rougeL", "mean_words"))
+    rows = {**report["results"], **report["baselines"]}
+    _print_table(title, rows, SUMMARY_COLUMNS)
+    print(
+        "ROUGE F1 x100; unsupported_rate, copied_sentences, novel_bigrams and repeated_trigrams "
+        "in percent; repeated_sentences counts summaries"
+    )
     return 0
 
 

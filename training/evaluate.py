@@ -8,6 +8,11 @@ Results of each model are written to one JSON file; running again with ``--model
 the base model's results already in that file (same data, limit, model and dtype), so the slow
 base-model pass
 can run once, for example while the adapter is still training.
+
+``eval summarize`` also scores, on every run, rows that need no generation (``baselines``): the
+document's first 1, 2 and 3 sentences, the embedding-centroid extract (:mod:`training.extractive`)
+and the human references themselves; every row, model or not, gets the columns of
+:mod:`training.summary_metrics` (unsupported names/numbers/dates, copying, novelty, repetition).
 """
 
 from __future__ import annotations
@@ -29,8 +34,11 @@ from specialist.errors import UserError
 from specialist.prompt import NO_ANSWER, render, summary_request
 from specialist.settings import Settings
 from training.data import document_keys, normalize_text, read_records, sha256_file
+from training.extractive import centroid_summaries, lead
+from training.summary_metrics import summary_columns
 
 MODELS = ("base", "adapter")
+PRODUCT = "product"
 CITATION = re.compile(r"\[(\d+)\]")
 
 
@@ -234,15 +242,21 @@ def run_models(
 
 def previous_results(out: Path | None, fingerprint: dict[str, Any]) -> dict[str, Any]:
     """Model results already in ``out`` for exactly this data and limit (else nothing)."""
+    saved = _saved(out)
+    if saved.get("fingerprint") != fingerprint:
+        return {}
+    return {m: saved["results"][m] for m in (*MODELS, PRODUCT) if m in saved.get("results", {})}
+
+
+def _saved(out: Path | None) -> dict[str, Any]:
+    """The report in ``out``, or nothing when there is none or it is not JSON."""
     if out is None or not out.is_file():
         return {}
     try:
         saved = json.loads(out.read_text())
     except ValueError:
         return {}
-    if saved.get("fingerprint") != fingerprint:
-        return {}
-    return {m: saved["results"][m] for m in MODELS if m in saved.get("results", {})}
+    return saved if isinstance(saved, dict) else {}
 
 
 def evaluate_summaries(
@@ -255,8 +269,16 @@ def evaluate_summaries(
     out: Path | None,
     batch_size: int = 8,
     max_new_tokens: int = 64,
+    length: str = "medium",
 ) -> dict[str, Any]:
-    """ROUGE and mean summary length (words) of each model on ``data``."""
+    """ROUGE, length, faithfulness and copying of each model and of the baseline rows on ``data``.
+
+    ``product`` is the adapter as ``POST /summarize`` serves it (:func:`engine.summarize.summarize`
+    at ``length``: its sentences, repeats dropped, each checked by the faithfulness guard).
+
+    ``models`` may be empty: the baseline rows alone (no model is loaded), with any model rows
+    already in ``out`` for the same data kept.
+    """
     items, dropped = load_summary_items(data, exclude, limit)
     fingerprint = {
         "data": sha256_file(data),
@@ -264,17 +286,20 @@ def evaluate_summaries(
         "dropped_duplicates": dropped,
         "model": [settings.base_model, settings.serve_dtype],
     }
+    if not models:  # nothing generated: keep the model rows in ``out`` whatever model wrote them
+        fingerprint["model"] = _saved(out).get("fingerprint", {}).get("model", fingerprint["model"])
     keep = previous_results(out, fingerprint)
 
+    documents = [item.document for item in items]
+
     def score(predictions: list[str]) -> dict[str, float]:
-        scores = rouge_scores(predictions, [item.references for item in items])
-        scores["mean_words"] = round(sum(len(p.split()) for p in predictions) / len(items), 1)
-        return scores
+        rouge = rouge_scores(predictions, [item.references for item in items])
+        return {**rouge, **summary_columns(predictions, documents)}
 
     results = run_models(
         settings,
         "summarize",
-        models,
+        [m for m in models if m != PRODUCT],
         adapter,
         lambda tok: [render(tok, summary_request(item.document)) for item in items],
         score,
@@ -290,9 +315,70 @@ def evaluate_summaries(
         "reference_mean_words": round(reference_words, 1),
         "fingerprint": fingerprint,
         "results": results,
+        "baselines": baseline_rows(settings, items, score),
     }
+    if PRODUCT in models:
+        results[PRODUCT] = product_row(settings, documents, adapter, length, score)
     _write(out, report)
     return report
+
+
+def product_row(
+    settings: Settings,
+    documents: list[str],
+    adapter: str | None,
+    length: str,
+    score: Callable[[list[str]], dict[str, float]],
+) -> dict[str, Any]:
+    """The summaries users get from ``POST /summarize``, scored, with the guard's own counts
+    (``guard_unsupported_rate`` is the share of mentions unsupported before its repairs)."""
+    from engine.summarize import Document, GuardCounts, summarize
+    from specialist.models import load_embedder
+
+    specialist = load_model(settings, "adapter", adapter)
+    embedder = load_embedder(settings)
+
+    def embed(texts: list[str]):
+        return embedder.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+
+    started = time.perf_counter()
+    predictions, guard = [], GuardCounts()
+    for text in tqdm(documents, desc="summarize product", unit="document"):
+        summary = summarize(specialist, embed, [Document(1, text)], length)  # type: ignore[arg-type]
+        predictions.append(" ".join(sentence.text for sentence in summary.sentences))
+        for key, value in vars(summary.guard).items():
+            setattr(guard, key, getattr(guard, key) + value)
+    seconds = time.perf_counter() - started
+    return {
+        **score(predictions),
+        "adapter_version": specialist.adapter_version,
+        "length": length,
+        "guard": vars(guard),
+        "guard_unsupported_rate": round(100 * guard.unsupported / max(1, guard.mentions), 2),
+        "seconds": round(seconds, 1),
+        "prompts_per_s": round(len(predictions) / seconds, 3),
+        "examples": predictions[:5],
+    }
+
+
+def baseline_rows(
+    settings: Settings,
+    items: Sequence[SummaryItem],
+    score: Callable[[list[str]], dict[str, float]],
+) -> dict[str, dict[str, Any]]:
+    """Rows no model writes: lead-1/2/3, the centroid extract, and the first reference itself.
+
+    The reference row has the copying and faithfulness columns only (ROUGE against itself says
+    nothing): how much the human summaries copy, and how often they name what the article does
+    not, is the yardstick for the models' figures.
+    """
+    from specialist.models import load_embedder
+
+    documents = [item.document for item in items]
+    rows = {f"lead-{count}": score([lead(d, count) for d in documents]) for count in (1, 2, 3)}
+    rows["centroid"] = score(centroid_summaries(documents, load_embedder(settings)))
+    rows["reference"] = summary_columns([item.references[0] for item in items], documents)
+    return rows
 
 
 def evaluate_rag(

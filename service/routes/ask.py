@@ -11,12 +11,14 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response
 
 from engine.answering import AnswerPolicy, Outcome, Question, answer_question
+from engine.router import summary_intent
 from engine.schemas import AskResponse
+from engine.summaries import message_limit, summary_answer
 from service.deps import PoolDep, RuntimeDep, ServingEngine, SettingsDep
-from service.relay import CLIENT_CLOSED, StreamedAnswer, answer_unless_gone
+from service.relay import Job, StreamedAnswer, respond
 from service.schemas import AskRequest
 from specialist.settings import Settings
 
@@ -28,10 +30,9 @@ def question_of(body: AskRequest, settings: Settings) -> Question:
     text = body.question.strip()
     if not text:
         raise HTTPException(422, "question: must not be blank")
-    if len(text) > settings.max_question_chars:
-        raise HTTPException(
-            422, f"question: at most {settings.max_question_chars} characters (got {len(text)})"
-        )
+    most = message_limit(text, settings.max_question_chars, settings.max_summary_chars)
+    if len(text) > most:
+        raise HTTPException(422, f"question: at most {most} characters (got {len(text)})")
     limit = settings.max_new_tokens_limit
     if body.max_new_tokens is not None and body.max_new_tokens > limit:
         raise HTTPException(422, f"max_new_tokens: at most {limit} (got {body.max_new_tokens})")
@@ -77,12 +78,27 @@ async def ask(
     runtime: RuntimeDep,
     pool: PoolDep,
 ) -> Response:
-    """Answer from the documents with ``[n]`` citations; streams events when asked to."""
+    """Answer from the documents with ``[n]`` citations; streams events when asked to.
+
+    A request for a summary ("summarize the article about X", "tl;dr: <text>") is recognized
+    (:mod:`engine.router`) and answered with one, cited by document.
+    """
     arrived = time.perf_counter()
     question = question_of(body, settings)
     stop = threading.Event()
 
     def run(on_token: Callable[[str], None]) -> Outcome:
+        intent = summary_intent(question.text)
+        if intent is not None:
+            return summary_answer(
+                engine,
+                intent,
+                settings.min_relevance,
+                on_token=on_token,
+                stop=stop,
+                started=arrived,
+                source_prefix=question.source_prefix,
+            )
         return answer_question(
             engine,
             question,
@@ -92,17 +108,9 @@ async def ask(
             started=arrived,
         )
 
-    if body.stream or "text/event-stream" in request.headers.get("accept", ""):
-        answer = StreamedAnswer(request, pool, runtime.metrics, run, stop, arrived)
-        return StreamingResponse(
-            events(answer),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
-    outcome = await answer_unless_gone(request, pool, runtime.metrics, run, stop)
-    if outcome is None:
-        return Response(status_code=CLIENT_CLOSED)
-    return JSONResponse(outcome.response.model_dump())
+    streamed = body.stream or "text/event-stream" in request.headers.get("accept", "")
+    job = Job(request, pool, runtime.metrics, run, stop, arrived)
+    return await respond(job, streamed, events)
 
 
 async def events(answer: StreamedAnswer) -> AsyncIterator[str]:

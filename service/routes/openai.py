@@ -17,11 +17,12 @@ from collections.abc import AsyncIterator, Callable
 
 import numpy as np
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 
 from engine.answering import AnswerPolicy, Outcome, answer_question
 from engine.conversation import conversation_question
 from engine.snapshot import Engine
+from engine.summaries import conversation_intent, summary_answer
 from service.delivery import Delivery
 from service.deps import PoolDep, RuntimeDep, ServingEngine, SettingsDep, SpecialistsDep
 from service.openai_chat import (
@@ -53,7 +54,15 @@ from service.openai_schemas import (
     EmbeddingUsage,
     ModelList,
 )
-from service.relay import CLIENT_CLOSED, Run, StreamedAnswer, admit, answer_unless_gone
+from service.relay import (
+    CLIENT_CLOSED,
+    Job,
+    Run,
+    StreamedAnswer,
+    admit,
+    answer_unless_gone,
+    event_stream,
+)
 from service.schemas import AskRequest
 from specialist.settings import Settings
 
@@ -99,15 +108,12 @@ async def chat_completions(
     )
     delivery = Delivery(engine.specialist.tokenizer, ask.max_tokens, ask.stops)
     run = answering(engine, specialists, choice, ask, settings, stop, arrived)
+    job = Job(request, pool, runtime.metrics, run, stop, arrived)
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        answer = StreamedAnswer(request, pool, runtime.metrics, run, stop, arrived)
-        return StreamingResponse(
-            chunks(answer, framing, delivery, include_usage),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
-    outcome = await answer_unless_gone(request, pool, runtime.metrics, run, stop)
+        answer = StreamedAnswer(job)
+        return event_stream(chunks(answer, framing, delivery, include_usage))
+    outcome = await answer_unless_gone(job)
     if outcome is None:
         return Response(status_code=CLIENT_CLOSED)
     delivery.add(outcome.response.answer)
@@ -124,7 +130,9 @@ def answering(
     stop: threading.Event,
     arrived: float,
 ) -> Run:
-    """The answer job: the chosen specialist (loaded on first use) answers the standalone question.
+    """The answer job: the chosen specialist (loaded on first use) answers the standalone question,
+    or writes the summary the last message asks for (of a pasted text, or of the documents about
+    its topic: "summarize it" takes the topic of the conversation's earlier question).
 
     It watches what the client will receive, so generation stops once ``max_tokens`` or a stop
     sequence has ended the delivered answer, streamed or not.
@@ -132,6 +140,16 @@ def answering(
 
     def run(on_token: Callable[[str], None]) -> Outcome:
         specialist = specialists.answering(choice, engine.specialist)
+        intent = conversation_intent(ask.question, ask.history)
+        if intent is not None:
+            return summary_answer(
+                Engine(engine.index, specialist),
+                intent,
+                settings.min_relevance,
+                on_token=on_token,
+                stop=stop,
+                started=arrived,
+            )
         question = conversation_question(
             ask.history, ask.question, engine.index.idf, TOP_K, ask.max_new_tokens
         )

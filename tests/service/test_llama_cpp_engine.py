@@ -95,3 +95,20 @@ def test_adapter_switch_loads_a_new_engine_and_retires_the_old(llama_live, make_
     assert new.adapter_version == version and new.batched is not old.batched
     assert old.batched._retired
     assert ask(url, QUESTIONS[0])["answer"]
+
+
+def test_the_default_q8_0_weights_pass_the_self_check_and_answer(start_service, make_home) -> None:
+    """The weights users get (q8_0, the shipped adapter folded in), not only float32."""
+    home = make_home()
+    with start_service(home=home, engine="llama-cpp", reader="generate") as (url, app):
+        assert app.state.settings.engine_weights == "q8_0"
+        served = app.state.runtime.serving.specialist.batched
+        assert served is not None and served.path.name.endswith("-q8_0.gguf")
+        checked = list((load_settings(home=home).cache_dir / "llama-selfcheck").glob("*.ok"))
+        assert checked, "the engine started without evaluating its weights once"
+        body = ask(url, QUESTIONS[0], tokens=48)
+        assert body["citations"] and "Alps" in body["answer"]
+        summary = httpx.post(
+            f"{url}/summarize", json={"source": "rivers/rhine.md", "length": "short"}, timeout=300
+        )
+        assert summary.status_code == 200 and summary.json()["sentences"]

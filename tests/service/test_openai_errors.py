@@ -47,7 +47,7 @@ def test_missing_key_and_body_limit_come_from_the_guard_in_openai_shape(keyed) -
     assert httpx.post(f"{url}/ask", json={"question": "x"}).json() == {
         "detail": "missing or wrong API key"
     }
-    huge = {**CHAT, "padding": "x" * 100_000}
+    huge = {**CHAT, "padding": "x" * 1_000_001}  # over max_document_bytes
     assert_openai_error(
         httpx.post(f"{url}/v1/chat/completions", json=huge, headers=auth), 413, "request_too_large"
     )
