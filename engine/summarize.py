@@ -41,8 +41,9 @@ if TYPE_CHECKING:
 Length = Literal["short", "medium", "long"]
 MOST_SENTENCES: dict[str, int] = {"short": 2, "medium": 5, "long": 10}
 NEW_TOKENS: dict[str, int] = {"short": 96, "medium": 200, "long": 400}
-PART_TOKENS = 640
-"""Document tokens per call: the service's passage budget, which the adapter was trained near."""
+PART_TOKENS = 1024
+"""Document tokens per call: a ~700-word article is one call. The adapter's training prompts
+reach 768 tokens and the base model reads 2,048 (prompt, template and summary together)."""
 REPAIR_SIMILARITY = 0.5
 """A guarded sentence is replaced by the closest source sentence only if that one is this close
 (cosine); a sentence further from every source sentence is dropped instead."""
@@ -151,7 +152,6 @@ def summarize(
     emit = on_event or (lambda _event: None)
     stop = stop or threading.Event()
     parts = _parts(specialist, documents, part_tokens)
-    sources = _sources(embed, documents)
     guard = GuardCounts()
     calls = 0
     written: Iterator[str] = iter(())
@@ -179,6 +179,7 @@ def summarize(
                     emit(Progress(calls, calls + len(groups) - len(texts) + 1, "reduce"))
             written = _sentences_as_written(specialist, "\n".join(texts), length, focus, stop)
     model_writes = isinstance(written, Generator)  # a final call, not the parts' own sentences
+    sources = _sources(embed, documents)  # after the map steps, so their progress shows at once
     kept = _kept(written, model_writes, length, max_words, sources, guard, emit)
     if model_writes:
         calls += 1

@@ -124,3 +124,14 @@ def test_two_turns_of_one_conversation_then_a_new_one(browser, guarded_live) -> 
         assert page.locator(".turn").count() == 0
         fresh = ask(page, "Where does the Rhine rise?", 1)
         assert [m["role"] for m in fresh["messages"]] == ["user"]
+
+
+def test_a_source_summarized_from_the_page_joins_the_conversation(page) -> None:
+    from playwright.sync_api import expect
+
+    page.locator(".citation .summarize").first.click()
+    summary = page.locator(".turn").nth(1)
+    expect(summary.locator(".meta")).to_contain_text("summary", timeout=120_000)
+    assert "error" not in (summary.locator(".answer").get_attribute("class") or "")
+    assert summary.locator(".answer a[href^='#cite-']").count() >= 1
+    expect(summary.locator(".citation .source").first).to_contain_text("rivers/rhine.md")
