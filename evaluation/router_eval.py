@@ -1,6 +1,6 @@
 """Score the summary-request recognizer (:func:`engine.router.summary_intent`) on a labelled split.
 
-``python -m evaluation.router_eval [--split train|dev|test]`` reads ``corpora/router/<split>.jsonl``
+``python -m evaluation.router_eval [--split train|dev|test|test_blind]`` reads ``corpora/router/<split>.jsonl``
 (``{"text", "summary", "topic", "pasted"}`` a line), prints precision, recall and F1 of "this is
 a summary request", how often pasted text is recognized as such, how well the topic is extracted
 and how long a call takes, and writes the same numbers with every error to
@@ -30,7 +30,7 @@ from specialist.settings import PROJECT_ROOT
 from specialist.versions import atomic_write_text
 from training.data import read_records
 
-SPLITS = ("train", "dev", "test")
+SPLITS = ("train", "dev", "test", "test_blind")
 DATA = PROJECT_ROOT / "corpora" / "router"
 REPORTS = PROJECT_ROOT / "reports" / "router"
 TIMING_ROUNDS = 20
