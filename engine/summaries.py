@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from engine.answering import Outcome, snippet
+from engine.answering import AnswerPolicy, Outcome, Question, answer_question, snippet
 from engine.documents import documents_about, whole_source
 from engine.router import SummaryIntent, summary_intent
 from engine.schemas import (
@@ -211,3 +211,30 @@ def _declined(engine: Engine, started: float) -> AskResponse:
         base_model=engine.specialist.base_model,
         timings_ms=Timings(retrieve=total, generate=0.0, total=total),
     )
+
+
+def respond(
+    engine: Engine,
+    question: Question,
+    policy: AnswerPolicy,
+    min_relevance: float,
+    *,
+    on_token: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
+    started: float | None = None,
+    intent: SummaryIntent | None = None,
+) -> Outcome:
+    """What a question API answers: the summary the message asks for (``intent``, or the
+    router's reading of ``question.text``), else the answer to the question."""
+    intent = intent or summary_intent(question.text)
+    if intent is not None:
+        return summary_answer(
+            engine,
+            intent,
+            min_relevance,
+            on_token=on_token,
+            stop=stop,
+            started=started,
+            source_prefix=question.source_prefix,
+        )
+    return answer_question(engine, question, policy, on_token=on_token, stop=stop, started=started)

@@ -74,12 +74,14 @@ def ask(args: argparse.Namespace) -> int:
 
 
 def _ask_local(settings: Settings, payload: dict) -> dict:
-    """Answer in this process with the current index and adapter."""
+    """Answer (or summarize, when the question asks for a summary) in this process with the
+    current index and adapter."""
     from pydantic import ValidationError
 
-    from engine.answering import AnswerPolicy, Question, answer_question
+    from engine.answering import AnswerPolicy, Question
     from engine.loader import load_specialist
     from engine.snapshot import Engine
+    from engine.summaries import respond
     from retrieval.search import open_index
     from service.schemas import AskRequest
 
@@ -101,10 +103,8 @@ def _ask_local(settings: Settings, payload: dict) -> dict:
         ),
         source_prefix=request.filters.source,
     )
-    outcome = answer_question(
-        engine,
-        question,
-        AnswerPolicy.from_settings(settings),
+    outcome = respond(
+        engine, question, AnswerPolicy.from_settings(settings), settings.min_relevance
     )
     return outcome.response.model_dump()
 

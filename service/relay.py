@@ -188,7 +188,7 @@ def event_stream(events: AsyncIterator[str]) -> StreamingResponse:
     )
 
 
-async def respond(
+async def reply(
     job: Job, stream: bool, events: Callable[[StreamedAnswer], AsyncIterator[str]]
 ) -> Response:
     """``job``'s outcome as JSON, or with ``stream`` as the server-sent ``events`` of it; nothing

@@ -13,12 +13,11 @@ from collections.abc import AsyncIterator, Callable
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from engine.answering import AnswerPolicy, Outcome, Question, answer_question
-from engine.router import summary_intent
+from engine.answering import AnswerPolicy, Outcome, Question
 from engine.schemas import AskResponse
-from engine.summaries import message_limit, summary_answer
+from engine.summaries import message_limit, respond
 from service.deps import PoolDep, RuntimeDep, ServingEngine, SettingsDep
-from service.relay import Job, StreamedAnswer, respond
+from service.relay import Job, StreamedAnswer, reply
 from service.schemas import AskRequest
 from specialist.settings import Settings
 
@@ -88,21 +87,11 @@ async def ask(
     stop = threading.Event()
 
     def run(on_token: Callable[[str], None]) -> Outcome:
-        intent = summary_intent(question.text)
-        if intent is not None:
-            return summary_answer(
-                engine,
-                intent,
-                settings.min_relevance,
-                on_token=on_token,
-                stop=stop,
-                started=arrived,
-                source_prefix=question.source_prefix,
-            )
-        return answer_question(
+        return respond(
             engine,
             question,
             AnswerPolicy.from_settings(settings),
+            settings.min_relevance,
             on_token=on_token,
             stop=stop,
             started=arrived,
@@ -110,7 +99,7 @@ async def ask(
 
     streamed = body.stream or "text/event-stream" in request.headers.get("accept", "")
     job = Job(request, pool, runtime.metrics, run, stop, arrived)
-    return await respond(job, streamed, events)
+    return await reply(job, streamed, events)
 
 
 async def events(answer: StreamedAnswer) -> AsyncIterator[str]:

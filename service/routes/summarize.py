@@ -22,7 +22,7 @@ from engine.snapshot import Engine
 from engine.summaries import SummaryJob, documents_for, run_summary
 from engine.summarize import Progress, SummarySentence
 from service.deps import PoolDep, RuntimeDep, ServingEngine, SettingsDep
-from service.relay import Job, StreamedAnswer, respond
+from service.relay import Job, StreamedAnswer, reply
 from service.routes.ask import sse
 from service.schemas import SUMMARIZE_EXAMPLES, SummarizeRequest
 from specialist.errors import NotFoundError
@@ -87,7 +87,7 @@ async def summarize(
     run = summarizing(engine, job, documents, stop, arrived)
     streamed = body.stream or "text/event-stream" in request.headers.get("accept", "")
     job = Job(request, pool, runtime.metrics, run, stop, arrived)
-    return await respond(job, streamed, events)
+    return await reply(job, streamed, events)
 
 
 def summarizing(
