@@ -13,9 +13,10 @@ is measured is what users get. The way through:
    one final call. A progress event follows each call.
 3. Each sentence of the final text is **cited** to the document whose sentences are most like it
    (the embedder's cosine), so a summary of several sources cites each sentence's own.
-4. The **faithfulness guard** (:mod:`engine.faithfulness`): a sentence naming a name, number or
-   date that the documents it cites do not hold is replaced by the closest source sentence, or
-   dropped when none is close; no sentence is shown uncited, none twice.
+4. The **faithfulness guard** (:mod:`engine.faithfulness`): a sentence close to no source sentence
+   is dropped; a sentence naming a name, number or date that the documents it cites do not hold
+   is replaced by the closest source sentence, or dropped when none is close; no sentence is shown
+   uncited, none twice.
 
 A caller's ``stop`` event ends the work between two tokens; a summary also stops generating once
 it has its sentences, or when the model starts repeating itself.
@@ -44,6 +45,10 @@ NEW_TOKENS: dict[str, int] = {"short": 96, "medium": 200, "long": 400}
 PART_TOKENS = 1024
 """Document tokens per call: a ~700-word article is one call. The adapter's training prompts
 reach 768 tokens and the base model reads 2,048 (prompt, template and summary together)."""
+UNGROUNDED_SIMILARITY = 0.25
+"""A sentence no closer than this (cosine) to every source sentence is about none of them (the
+model wrote from nothing, as it does for a text with nothing to summarize): dropped, whatever
+its names and numbers; unrelated sentences score about 0 to 0.15 with this embedder."""
 REPAIR_SIMILARITY = 0.5
 """A guarded sentence is replaced by the closest source sentence only if that one is this close
 (cosine); a sentence further from every source sentence is dropped instead."""
@@ -252,7 +257,10 @@ def _guarded(
 ) -> SummarySentence | None:
     """``written`` cited and checked against the documents it cites; its repair; or None (dropped)."""
     guard.generated_sentences += 1
-    similarities = sources.vectors @ sources.embed([written])[0]
+    similarities = sources.vectors @ sources.embed([written])[0] if sources.texts else None
+    if similarities is None or similarities.max() < UNGROUNDED_SIMILARITY:
+        guard.dropped += 1
+        return None
     cited = _cited(similarities, sources)
     found = mentions(written)
     missing = unsupported_mentions(written, [sources.by_document[n] for n in cited])

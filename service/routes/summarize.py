@@ -34,7 +34,21 @@ STREAMED = {
         "description": "The summary as JSON, or with `stream` as server-sent events: `progress` "
         "(model calls done of total), `sentence` (each sentence once it passed the faithfulness "
         "guard), then one `done` event holding the JSON summary (or one `error`)",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "content": {
+            "text/event-stream": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "event": {
+                            "type": "string",
+                            "enum": ["progress", "sentence", "done", "error"],
+                        },
+                        "data": {"type": "string", "description": "one JSON object"},
+                    },
+                    "required": ["event", "data"],
+                }
+            }
+        },
     },
     404: {"description": "An unknown source, or no document about the query"},
 }

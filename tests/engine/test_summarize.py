@@ -135,3 +135,5 @@ def test_the_guard_replaces_an_invented_number_with_the_closest_source_sentence(
     assert far is None and guard.dropped == 1
     kept = _guarded("Cyclists may still cross the bridge.", sources, [], guard)
     assert kept is not None and not kept.from_source and kept.citations == (1,)
+    invented = "The company has a new policy that allows employees to use their own devices."
+    assert _guarded(invented, sources, [], guard) is None and guard.dropped == 2
