@@ -56,8 +56,12 @@ STREAMED = {
 
 def summary_job(body: SummarizeRequest, settings: Settings) -> SummaryJob:
     """The request as a job, with the limits that come from settings (422/413 with a message)."""
-    if body.text is not None and not body.text.strip():
-        raise HTTPException(422, "text: must not be blank")
+    for field in ("text", "query", "source"):
+        value = getattr(body, field)
+        if value is not None and not value.strip():
+            raise HTTPException(422, f"{field}: must not be blank")
+    if body.sources is not None and not all(name.strip() for name in body.sources):
+        raise HTTPException(422, "sources: a source id must not be blank")
     named = [key for key in ("source", "sources", "query", "text") if getattr(body, key)]
     if len(named) != 1:
         given = ", ".join(named) or "none"

@@ -64,6 +64,8 @@ def test_bad_requests_get_one_sentence(client: httpx.Client, app) -> None:
         ({}, 422),
         ({"source": "rivers/rhine.md", "query": "Rhine"}, 422),
         ({"text": "   "}, 422),
+        ({"query": " "}, 422),
+        ({"sources": ["rivers/rhine.md", ""]}, 422),
         ({"text": PASTED, "length": "huge"}, 422),
         ({"text": PASTED, "max_words": 3}, 422),
         ({"text": "word " * (app.state.settings.max_summary_chars // 5 + 1)}, 413),
