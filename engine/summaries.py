@@ -217,21 +217,19 @@ def respond(
     engine: Engine,
     question: Question,
     policy: AnswerPolicy,
-    min_relevance: float,
     *,
     on_token: Callable[[str], None] | None = None,
     stop: threading.Event | None = None,
     started: float | None = None,
-    intent: SummaryIntent | None = None,
 ) -> Outcome:
-    """What a question API answers: the summary the message asks for (``intent``, or the
-    router's reading of ``question.text``), else the answer to the question."""
-    intent = intent or summary_intent(question.text)
+    """What a question API answers: the summary ``question.text`` asks for (:mod:`engine.router`),
+    else the answer to the question."""
+    intent = summary_intent(question.text)
     if intent is not None:
         return summary_answer(
             engine,
             intent,
-            min_relevance,
+            policy.min_relevance,
             on_token=on_token,
             stop=stop,
             started=started,

@@ -103,9 +103,7 @@ def _ask_local(settings: Settings, payload: dict) -> dict:
         ),
         source_prefix=request.filters.source,
     )
-    outcome = respond(
-        engine, question, AnswerPolicy.from_settings(settings), settings.min_relevance
-    )
+    outcome = respond(engine, question, AnswerPolicy.from_settings(settings))
     return outcome.response.model_dump()
 
 

@@ -91,7 +91,6 @@ async def ask(
             engine,
             question,
             AnswerPolicy.from_settings(settings),
-            settings.min_relevance,
             on_token=on_token,
             stop=stop,
             started=arrived,
